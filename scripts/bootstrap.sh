@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Installs everything ketaclinic needs on a fresh Debian machine: the system packages the tests use
-# (PostgreSQL server, Chromium for the browser tests, Java for Spark) and a virtualenv in .venv.
-# Safe to run again: it only installs what is missing.
+# Installs what ketaclinic needs on a fresh Debian machine: a virtualenv in .venv with the package and
+# its dependencies and, with --test, the system packages the test suite uses (PostgreSQL server,
+# Chromium for the browser tests, Java for Spark). Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_apt+=(postgresql)
-command -v chromium >/dev/null 2>&1 || need_apt+=(chromium fonts-dejavu-core)
-command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
+if [ "${1:-}" = "--test" ]; then
+  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_apt+=(postgresql)
+  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium fonts-dejavu-core)
+  command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing Debian packages: ${need_apt[*]}"
   sudo_cmd=""
