@@ -1,0 +1,1 @@
+"""Alembic migrations of the ketaclinic database, configured by ``storage/migrate.py``."""
