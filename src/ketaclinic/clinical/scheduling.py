@@ -1,0 +1,193 @@
+"""Session calendars for a treatment plan: clinic days, minimum intervals, missed sessions.
+
+The calendar spaces sessions evenly for the phase's sessions per week (thrice weekly lands on
+Mon/Wed/Fri, twice weekly on Mon/Thu), never closer than the protocol's minimum interval, never
+on a day the clinic is closed, and never more sessions in any seven days than the phase allows.
+Dates are passed in; nothing reads a clock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ketaclinic.clinical.protocols import Phase, Protocol
+from ketaclinic.errors import InvalidInput
+
+WEEKDAYS: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday..Friday, as date.weekday() numbers
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# Give up looking for an open day after this long: a calendar with no open day is an error.
+_MAX_SEARCH_DAYS = 366
+
+
+class PlannedSession(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    on: date
+    phase_id: str
+    phase_kind: Literal["induction", "maintenance"]
+    number_in_phase: int
+    sessions_per_week: float
+    min_interval_days: int
+    status: Literal["planned", "missed"] = "planned"
+    replaces_index: int | None = None
+    review_action: str | None = None
+
+    @property
+    def weekday(self) -> str:
+        return _DAY_NAMES[self.on.weekday()]
+
+
+def _validate_days(clinic_days: Iterable[int]) -> frozenset[int]:
+    days = frozenset(clinic_days)
+    if not days or not days <= set(range(7)):
+        raise InvalidInput(
+            "Clinic days must be a non-empty set of weekday numbers 0 (Monday) to 6 (Sunday).",
+            field="clinic_days",
+        )
+    return days
+
+
+def _open_on_or_after(day: date, clinic_days: frozenset[int], holidays: frozenset[date]) -> date:
+    for offset in range(_MAX_SEARCH_DAYS):
+        candidate = day + timedelta(days=offset)
+        if candidate.weekday() in clinic_days and candidate not in holidays:
+            return candidate
+    raise InvalidInput(f"The clinic has no open day within a year of {day}.", field="holidays")
+
+
+def _gap_days(sessions_per_week: float, min_interval_days: int) -> int:
+    even = (
+        math.floor(7 / sessions_per_week)
+        if sessions_per_week >= 1
+        else round(7 / sessions_per_week)
+    )
+    return max(min_interval_days, even, 1)
+
+
+def _too_many_this_week(candidate: date, placed: Sequence[date], sessions_per_week: float) -> bool:
+    if sessions_per_week < 1:
+        return False
+    window_start = candidate - timedelta(days=6)
+    in_window = sum(1 for d in placed if window_start <= d < candidate)
+    return in_window >= math.ceil(sessions_per_week)
+
+
+def next_session_date(
+    previous: Sequence[date],
+    earliest: date,
+    sessions_per_week: float,
+    min_interval_days: int,
+    clinic_days: frozenset[int],
+    holidays: frozenset[date],
+) -> date:
+    """The first open day on or after ``earliest`` that keeps spacing and weekly frequency."""
+    candidate = earliest
+    if previous:
+        candidate = max(
+            earliest, previous[-1] + timedelta(days=_gap_days(sessions_per_week, min_interval_days))
+        )
+    candidate = _open_on_or_after(candidate, clinic_days, holidays)
+    while _too_many_this_week(candidate, previous, sessions_per_week):
+        candidate = _open_on_or_after(candidate + timedelta(days=1), clinic_days, holidays)
+    return candidate
+
+
+def _phases(protocol: Protocol, maintenance_option: str | None) -> list[Phase]:
+    phases = list(protocol.phases)
+    if maintenance_option is not None:
+        option = protocol.maintenance_option(maintenance_option)
+        if option is None:
+            known = ", ".join(p.id for p in protocol.maintenance_options) or "none"
+            raise InvalidInput(
+                f"{protocol.id} has no maintenance option '{maintenance_option}' "
+                f"(options: {known}).",
+                field="maintenance_option",
+            )
+        phases.append(option)
+    return phases
+
+
+def build_schedule(
+    protocol: Protocol,
+    start_date: date,
+    clinic_days: Iterable[int] = WEEKDAYS,
+    holidays: Iterable[date] = (),
+    *,
+    maintenance_option: str | None = None,
+) -> list[PlannedSession]:
+    """Every session of the protocol's phases (and one maintenance option, if chosen)."""
+    days = _validate_days(clinic_days)
+    closed = frozenset(holidays)
+    minimum = protocol.limits.min_interval_days
+    placed: list[date] = []
+    sessions: list[PlannedSession] = []
+    for phase in _phases(protocol, maintenance_option):
+        for number in range(1, phase.session_count + 1):
+            on = next_session_date(
+                placed, start_date, phase.sessions_per_week, minimum, days, closed
+            )
+            placed.append(on)
+            last = number == phase.session_count
+            sessions.append(
+                PlannedSession(
+                    index=len(sessions),
+                    on=on,
+                    phase_id=phase.id,
+                    phase_kind=phase.kind,
+                    number_in_phase=number,
+                    sessions_per_week=phase.sessions_per_week,
+                    min_interval_days=minimum,
+                    review_action=phase.review_action if last else None,
+                )
+            )
+    return sessions
+
+
+def reschedule_after_missed(
+    schedule: Sequence[PlannedSession],
+    missed_index: int,
+    today: date,
+    clinic_days: Iterable[int] = WEEKDAYS,
+    holidays: Iterable[date] = (),
+) -> list[PlannedSession]:
+    """Mark a session missed and move it and every later session forward from ``today``.
+
+    The missed session stays in the list (status ``missed``) so the record shows it; its
+    replacement and the sessions after it keep their phase, number and review points.
+    """
+    if not 0 <= missed_index < len(schedule):
+        raise InvalidInput(
+            f"Session {missed_index} does not exist; the plan has sessions 0-{len(schedule) - 1}.",
+            field="missed_index",
+        )
+    missed = schedule[missed_index]
+    if missed.status != "planned":
+        raise InvalidInput(f"Session {missed_index} is already marked {missed.status}.")
+    if today < missed.on:
+        raise InvalidInput(
+            f"Session {missed_index} is planned for {missed.on}; it cannot be missed on {today}.",
+            field="today",
+        )
+    days = _validate_days(clinic_days)
+    closed = frozenset(holidays)
+    kept = list(schedule[:missed_index])
+    result = [*kept, missed.model_copy(update={"status": "missed"})]
+    attended = [s.on for s in kept if s.status == "planned"]
+    for offset, original in enumerate(schedule[missed_index:]):
+        if original.status != "planned":
+            continue
+        on = next_session_date(
+            attended, today, original.sessions_per_week, original.min_interval_days, days, closed
+        )
+        attended.append(on)
+        update: dict[str, object] = {"index": len(result), "on": on}
+        if offset == 0:
+            update["replaces_index"] = original.index
+        result.append(original.model_copy(update=update))
+    return result
