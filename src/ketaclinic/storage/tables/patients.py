@@ -92,8 +92,9 @@ class AntidepressantTrialRow(UUIDPrimaryKey, Timestamps, Base):
         UUIDString(), ForeignKey("patients.id", ondelete="CASCADE"), nullable=False
     )
     drug_name: Mapped[str] = mapped_column(String(120), nullable=False)
-    dose_mg_per_day: Mapped[float] = mapped_column(Float, nullable=False)
-    duration_weeks: Mapped[float] = mapped_column(Float, nullable=False)
+    # Unknown when the patient cannot recall it: the trial then counts as not assessable.
+    dose_mg_per_day: Mapped[float | None] = mapped_column(Float)
+    duration_weeks: Mapped[float | None] = mapped_column(Float)
     outcome: Mapped[str] = mapped_column(String(30), nullable=False)
     started_on: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)

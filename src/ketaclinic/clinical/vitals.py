@@ -1,0 +1,114 @@
+"""Vital signs: kinds with UCUM units and LOINC codes, and physiological plausibility checks.
+
+``validate_vital`` refuses a value no living adult could have (a typo, pounds typed as kilograms,
+Fahrenheit as Celsius) and never clamps it: a clamped blood pressure is a false record. The limits
+are data (``clinical/data/vitals.yaml``); they are not alert thresholds, which live elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ketaclinic.clinical.knowledge import Source, load_knowledge
+from ketaclinic.errors import InvalidInput
+
+
+class VitalKind(StrEnum):
+    SYSTOLIC_MMHG = "systolic_mmhg"
+    DIASTOLIC_MMHG = "diastolic_mmhg"
+    HEART_RATE_BPM = "heart_rate_bpm"
+    SPO2_PERCENT = "spo2_percent"
+    RESPIRATORY_RATE_PER_MIN = "respiratory_rate_per_min"
+    TEMPERATURE_C = "temperature_c"
+    WEIGHT_KG = "weight_kg"
+    HEIGHT_CM = "height_cm"
+
+
+class VitalDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: VitalKind
+    display: str
+    unit: str = Field(description="UCUM unit code")
+    loinc: str
+    min_value: float
+    max_value: float
+    source: Source
+    limits_source: Source
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> VitalDefinition:
+        if self.min_value >= self.max_value:
+            raise ValueError(f"{self.id}: min_value must be below max_value")
+        return self
+
+
+class BmiDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    display: str
+    unit: str
+    loinc: str
+    source: Source
+
+
+class VitalsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kinds: tuple[VitalDefinition, ...]
+    bmi: BmiDefinition
+
+    @model_validator(mode="after")
+    def _every_kind_once(self) -> VitalsFile:
+        ids = [kind.id for kind in self.kinds]
+        if sorted(ids) != sorted(VitalKind):
+            raise ValueError("vitals.yaml must define every VitalKind exactly once")
+        return self
+
+
+def vitals_file() -> VitalsFile:
+    return load_knowledge("ketaclinic.clinical", "vitals.yaml", VitalsFile)
+
+
+def vital_definition(kind: VitalKind | str) -> VitalDefinition:
+    try:
+        wanted = VitalKind(kind)
+    except ValueError:
+        allowed = ", ".join(k.value for k in VitalKind)
+        raise InvalidInput(
+            f"Unknown vital sign '{kind}'. Use one of: {allowed}.", field="kind"
+        ) from None
+    for definition in vitals_file().kinds:
+        if definition.id == wanted:
+            return definition
+    raise AssertionError(f"vitals.yaml lacks {wanted}")  # _every_kind_once makes this unreachable
+
+
+def validate_vital(kind: VitalKind | str, value: float) -> float:
+    """Return ``value`` as a float if a living adult could have it; else raise InvalidInput."""
+    definition = vital_definition(kind)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput(
+            f"{definition.display} must be a number in {definition.unit}, not {value!r}.",
+            field=definition.id.value,
+        )
+    number = float(value)
+    if not math.isfinite(number) or not definition.min_value <= number <= definition.max_value:
+        raise InvalidInput(
+            f"{definition.display} of {value} {definition.unit} is not physiologically possible: "
+            f"enter a value from {definition.min_value:g} to {definition.max_value:g} "
+            f"{definition.unit} (check the unit and the digits).",
+            field=definition.id.value,
+        )
+    return number
+
+
+def bmi_kg_per_m2(weight_kg: float, height_cm: float) -> float:
+    """Body mass index from a plausible weight and height (both checked first)."""
+    weight = validate_vital(VitalKind.WEIGHT_KG, weight_kg)
+    height_m = validate_vital(VitalKind.HEIGHT_CM, height_cm) / 100.0
+    return weight / (height_m * height_m)
