@@ -1,0 +1,1 @@
+"""Route modules: each defines ``router``; ``create_app`` includes every one of them."""
