@@ -45,7 +45,8 @@ def test_rates_follow_the_cited_targets(profile_id: str) -> None:
         _within(float(np.mean(totals <= response_max)), band.response, n)
         _within(float(np.mean(totals <= TOY.remission_max_total)), band.remission, n)
         _within(float(np.mean(totals > t.baseline_total)), band.worsening, n)
-    for day, totals in ((WEEK_4_DAY, t.total_week_4), (WEEK_8_DAY, t.total_week_8)):
+    for day in (WEEK_4_DAY, WEEK_8_DAY):
+        totals = t.total_on_follow_up(day)
         kept = retained_share(targets, (day - t.end_score_day).astype(float))
         expected = float(np.mean(targets.end_of_induction.response * kept))
         _within(float(np.mean(totals <= response_max)), expected, n)
@@ -101,7 +102,7 @@ def test_totals_are_valid_for_any_instrument(
         cutoffs=cutoffs,
         targets=resolve_targets("iv-racemic-real-world"),
     )
-    for totals in (t.baseline_total, t.total_24h, t.total_end, t.total_week_4, t.total_week_8):
+    for totals in (t.baseline_total, t.total_24h, t.total_end, t.total_follow_up):
         assert totals.min() >= 0
         assert totals.max() <= max_total
     response_max = cutoffs.response_max_total(t.baseline_total)

@@ -23,6 +23,7 @@ by the caller from ``ketaclinic.clinical.outcomes``; this module holds no cut-of
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,6 +34,8 @@ from scipy.special import ndtr
 
 from ketaclinic.clinical.evidence import benchmark
 from ketaclinic.clinical.knowledge import Source, load_knowledge
+from ketaclinic.clinical.outcomes import outcome_rules, remission_cutoff
+from ketaclinic.clinical.questionnaires import get_instrument
 from ketaclinic.clinical.vocabulary import Route
 from ketaclinic.errors import InvalidInput
 
@@ -190,18 +193,24 @@ def resolve_targets(profile_id: str) -> Targets:
 
 @dataclass(frozen=True)
 class Trajectories:
-    """Scores of n patients at the calibrated timepoints (day 0, day 1, end, weeks 4 and 8)."""
+    """Scores of n patients: baseline (day 0), day 1, the end of induction and follow-up days."""
 
     baseline_total: IntArray
     total_24h: IntArray
     end_score_day: IntArray
     total_end: IntArray
-    total_week_4: IntArray
-    total_week_8: IntArray
+    follow_up_day: IntArray  # (F,) days from course start
+    # (n, F) totals on the follow-up days; only meaningful after the patient's end score day.
+    total_follow_up: IntArray
     band_24h: IntArray
     band_end: IntArray
     # Day the response was lost (inf when never lost or never a responder at the end).
     relapse_day: FloatArray
+
+    def total_on_follow_up(self, day: int) -> IntArray:
+        """Totals on one follow-up day (the end total where that day is not after the end)."""
+        column = int(np.flatnonzero(self.follow_up_day == day)[0])
+        return np.where(day > self.end_score_day, self.total_follow_up[:, column], self.total_end)
 
     def totals_on(self, days: IntArray) -> IntArray:
         """Totals on session days between day 1 and the end score (n x k), interpolated."""
@@ -209,7 +218,7 @@ class Trajectories:
         end = self.total_end[:, None].astype(np.float64)
         span = np.maximum(self.end_score_day[:, None] - 1, 1)
         weight = np.clip((days - 1) / span, 0.0, 1.0)
-        return np.rint(start + (end - start) * weight).astype(np.int64)
+        return np.asarray(np.rint(start + (end - start) * weight), dtype=np.int64)
 
 
 def _bands(q: FloatArray, targets: BandTargets) -> IntArray:
@@ -260,6 +269,7 @@ def sample_trajectories(
     induction_end_day: IntArray,
     cutoffs: OutcomeCutoffs,
     targets: Targets,
+    follow_up_days: tuple[int, ...] = (WEEK_4_DAY, WEEK_8_DAY),
     correlation: float | None = None,
 ) -> Trajectories:
     """Sample one trajectory per entry of ``induction_end_day`` (works for 1 or 10^6 patients).
@@ -285,20 +295,49 @@ def sample_trajectories(
     responder = band_end <= RESPONSE
     relapse = np.where(responder, end_day + _relapse_after_end(rng, n, targets), np.inf)
 
-    def later(day: int) -> IntArray:
+    follow_up = np.array(follow_up_days, dtype=np.int64)
+    totals = np.empty((n, follow_up.size), dtype=np.int64)
+    for column, day in enumerate(follow_up):
         # A responder keeps the band (a fresh total within it) until the response is lost.
         band = np.where(responder & (relapse <= day), NO_RESPONSE, band_end)
-        fresh = _totals_in_band(rng, band, baseline, cutoffs)
-        return np.where(day <= end_day, total_end, fresh)
-
+        totals[:, column] = _totals_in_band(rng, band, baseline, cutoffs)
     return Trajectories(
         baseline_total=baseline,
         total_24h=total_24,
         end_score_day=end_day,
         total_end=total_end,
-        total_week_4=later(WEEK_4_DAY),
-        total_week_8=later(WEEK_8_DAY),
+        follow_up_day=follow_up,
+        total_follow_up=totals,
         band_24h=band_24,
         band_end=band_end,
         relapse_day=relapse.astype(np.float64),
+    )
+
+
+def cutoffs_for(instrument_id: str) -> OutcomeCutoffs:
+    """The instrument's response and remission rules, from ``ketaclinic.clinical.outcomes``."""
+    rules = outcome_rules(instrument_id)
+    if rules.response.type != "percent_reduction":
+        raise InvalidInput(
+            f"Instrument '{instrument_id}' defines response as an absolute change; the synthetic "
+            "sampler needs a percent reduction (phq9, madrs, qids-sr16, hamd17, gad7).",
+            field="instrument",
+        )
+    remission = remission_cutoff(instrument_id)
+    # Totals are whole numbers, so "< 5" and "<= 4" are the same remission band.
+    if remission.op == "<":
+        remission_max = math.ceil(remission.value) - 1
+    elif remission.op == "<=":
+        remission_max = math.floor(remission.value)
+    else:
+        raise InvalidInput(
+            f"Instrument '{instrument_id}': remission '{remission.op} {remission.value:g}' is not "
+            "an upper cut-off; the sampler needs '<' or '<='.",
+            field="instrument",
+        )
+    return OutcomeCutoffs(
+        instrument=instrument_id,
+        max_total=int(get_instrument(instrument_id).max_total),
+        response_min_reduction=rules.response.value / 100.0,
+        remission_max_total=remission_max,
     )
