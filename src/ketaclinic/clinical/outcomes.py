@@ -228,9 +228,14 @@ def assess_course(
             day_of_relapse=None, worsened=False, points=(),
         )  # fmt: skip
 
-    after = [p for p in ordered if p.day > baseline.day]
-    flagged = tuple(_point_outcome(p, baseline, rules.response, remission) for p in ordered)
-    follow_up = [f for f in flagged if f.day > baseline.day]
+    # Only scores after both the baseline and the course start (day 0) can show a treatment effect;
+    # an earlier pre-treatment score is context, never a "response".
+    follow_up_after_day = max(baseline.day, 0.0)
+    after = [p for p in ordered if p.day > follow_up_after_day]
+    flagged = tuple(
+        _point_outcome(p, baseline, rules.response, remission, follow_up_after_day) for p in ordered
+    )
+    follow_up = [f for f in flagged if f.day > follow_up_after_day]
     first_response = next((f.day for f in follow_up if f.is_response), None)
     first_remission = next((f.day for f in follow_up if f.is_remission), None)
     day_of_relapse = _relapse_day(follow_up, first_response, relapse_rule)
@@ -292,17 +297,21 @@ def _percent(change: float, baseline_total: float) -> float | None:
 
 
 def _point_outcome(
-    point: ScorePoint, baseline: ScorePoint, response: ResponseRule, remission: RemissionOption
+    point: ScorePoint,
+    baseline: ScorePoint,
+    response: ResponseRule,
+    remission: RemissionOption,
+    follow_up_after_day: float,
 ) -> PointOutcome:
     change = point.total - baseline.total
+    follow_up = point.day > follow_up_after_day
     return PointOutcome(
         day=point.day,
         total=point.total,
         change=change,
         percent_change=_percent(change, baseline.total),
-        is_response=point.day > baseline.day and is_response(response, baseline.total, point.total),
-        is_remission=point.day > baseline.day
-        and compare(point.total, remission.op, remission.value),
+        is_response=follow_up and is_response(response, baseline.total, point.total),
+        is_remission=follow_up and compare(point.total, remission.op, remission.value),
     )
 
 
