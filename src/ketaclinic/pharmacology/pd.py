@@ -1,0 +1,78 @@
+"""Pharmacodynamic read-outs: NMDA receptor occupancy and concentration bands.
+
+Occupancy is a competitive-binding index, occ = sum(C_k/Ki_k) / (1 + sum(C_k/Ki_k)), from the
+effect-site concentration and [3H]MK-801 affinities in rat cortex (Ebert 1997). It ignores plasma
+protein binding and uses rat in-vitro Ki values, so it is an index for comparing plans, not a
+measured human occupancy. The racemate is split into equal S and R halves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ketaclinic.pharmacology.parameters import FloatArray
+from ketaclinic.pharmacology.schema import Band, load_pharmacodynamics
+
+
+def nmda_occupancy(concentration_ng_ml: FloatArray, drug: str) -> FloatArray:
+    """Fraction of NMDA receptors occupied at this (effect-site) concentration."""
+    pd = load_pharmacodynamics()
+    molar_mass = pd.molar_mass_g_per_mol.ketamine
+    # ng/mL divided by g/mol gives µmol/L.
+    micromolar = np.asarray(concentration_ng_ml, dtype=np.float64) / molar_mass
+    if drug == "esketamine":
+        load = micromolar / pd.affinity("s-ketamine").ki_um
+    else:
+        half = micromolar / 2.0
+        load = half / pd.affinity("s-ketamine").ki_um + half / pd.affinity("r-ketamine").ki_um
+    result: FloatArray = load / (1.0 + load)
+    return result
+
+
+@dataclass(frozen=True)
+class BandTimes:
+    band: Band
+    minutes_below: float
+    minutes_within: float
+    minutes_above: float
+    # Last time the concentration fell below the band's lower edge (None if it never entered the band).
+    falls_below_at_min: float | None
+
+
+def _time_where(
+    times: FloatArray, values: FloatArray, threshold: float
+) -> tuple[float, float | None]:
+    """Minutes with values above threshold (linear interpolation between points), and last down-crossing."""
+    above = values > threshold
+    total = 0.0
+    last_down: float | None = None
+    for i in range(times.size - 1):
+        t0, t1, v0, v1 = times[i], times[i + 1], values[i], values[i + 1]
+        if above[i] and above[i + 1]:
+            total += t1 - t0
+        elif above[i] != above[i + 1]:
+            crossing = t0 + (threshold - v0) / (v1 - v0) * (t1 - t0)
+            total += (t1 - crossing) if above[i + 1] else (crossing - t0)
+            if above[i]:
+                last_down = float(crossing)
+    return total, last_down
+
+
+def band_times(times: FloatArray, values: FloatArray) -> list[BandTimes]:
+    span = float(times[-1] - times[0])
+    result: list[BandTimes] = []
+    for band in load_pharmacodynamics().bands:
+        above_low, falls_below = _time_where(times, values, band.low_ng_ml)
+        above_high, _ = _time_where(times, values, band.high_ng_ml)
+        result.append(
+            BandTimes(
+                band=band,
+                minutes_below=span - above_low,
+                minutes_within=above_low - above_high,
+                minutes_above=above_high,
+                falls_below_at_min=falls_below,
+            )
+        )
+    return result
