@@ -12,10 +12,12 @@ test reads from the route's dependency tree:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request, params
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.orm import Session
 
 from ketaclinic.errors import PermissionDenied
@@ -85,6 +87,8 @@ def _load_user(request: Request, db: Session, now: datetime) -> User | None:
         else:
             request.state.user = resumed[1]
             request.state.session_token = token
+            # A plain copy for the page layout: error pages render after the session is closed.
+            request.state.person = actor_for(resumed[1], ip_address=client_ip(request))
     return request.state.user  # type: ignore[no-any-return]
 
 
@@ -161,4 +165,25 @@ def route_access(dependant: Any) -> list[str]:
         found.append(marker)
     for sub in getattr(dependant, "dependencies", []):
         found.extend(route_access(sub))
+    return found
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    method: str
+    path: str
+    dependant: Any
+    form_body: bool
+
+
+def api_routes(app: FastAPI) -> list[RouteInfo]:
+    """Every method and path of the app's own routes (not /docs, /static), with its dependencies."""
+    found: list[RouteInfo] = []
+    for context in iter_route_contexts(app.routes):
+        dependant = getattr(context, "dependant", None)
+        if dependant is None:
+            continue
+        form_body = any(isinstance(p.field_info, params.Form) for p in dependant.body_params)
+        for method in sorted(context.methods or ()):
+            found.append(RouteInfo(method, str(context.path), dependant, form_body))
     return found

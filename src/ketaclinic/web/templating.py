@@ -80,7 +80,7 @@ def make_templates() -> Jinja2Templates:
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
 ) -> HTMLResponse:
-    user = getattr(request.state, "user", None)
+    user = getattr(request.state, "person", None)
     matrix = permission_matrix()
     full: dict[str, Any] = {
         "user": user,
