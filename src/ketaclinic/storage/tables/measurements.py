@@ -56,10 +56,10 @@ class QuestionnaireResponseRow(UUIDPrimaryKey, Base):
     )
     instrument_id: Mapped[str] = mapped_column(String(40), nullable=False)
     # Which version of the instrument definition produced the score (definitions are data).
-    definition_version: Mapped[str] = mapped_column(String(20), nullable=False)
+    definition_version: Mapped[str] = mapped_column(String(200), nullable=False)
     total: Mapped[float] = mapped_column(Float, nullable=False)
     severity: Mapped[str | None] = mapped_column(String(40))
-    severity_label: Mapped[str | None] = mapped_column(String(100))
+    severity_label: Mapped[str | None] = mapped_column(String(200))
     subscales: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     alerts: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
     extras: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)

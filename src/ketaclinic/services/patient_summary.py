@@ -1,0 +1,124 @@
+"""The patient summary a clinician reads: the record with the derived facts (age, BMI, TRD count).
+
+Kept apart from the write use cases in ``patients.py``; ``patients.get_patient_summary`` is the
+public name.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketaclinic.clinical.record import (
+    Allergy,
+    Contact,
+    ContactDetails,
+    Diagnosis,
+    Identity,
+    Medication,
+    PatientSummary,
+    age_years,
+    medication_classes,
+)
+from ketaclinic.clinical.treatment_resistance import (
+    AntidepressantTrial,
+    count_adequate_failed_trials,
+)
+from ketaclinic.clinical.vitals import VitalKind, bmi_kg_per_m2
+from ketaclinic.clinical.vocabulary import MedicationClass
+from ketaclinic.services.audit import record_event
+from ketaclinic.services.context import RequestContext
+from ketaclinic.storage.tables.measurements import ObservationRow
+from ketaclinic.storage.tables.patients import (
+    AllergyRow,
+    AntidepressantTrialRow,
+    DiagnosisRow,
+    MedicationRow,
+    PatientContactRow,
+    PatientRow,
+)
+
+
+def _latest_value(db: Session, patient_id: str, kind: VitalKind) -> float | None:
+    value = db.scalars(
+        select(ObservationRow.value)
+        .where(ObservationRow.patient_id == patient_id, ObservationRow.kind == kind.value)
+        .order_by(ObservationRow.observed_at.desc())
+        .limit(1)
+    ).first()
+    return value
+
+
+def _medication(row: MedicationRow) -> Medication:
+    stored = frozenset(MedicationClass(c) for c in row.classes.split(",") if c)
+    return Medication(
+        drug_name=row.drug_name,
+        dose_amount=row.dose_amount,
+        dose_unit=row.dose_unit,
+        frequency=row.frequency,
+        started_on=row.started_on,
+        stopped_on=row.stopped_on,
+        declared_classes=stored,
+        notes=row.notes,
+    )
+
+
+def build_summary(db: Session, ctx: RequestContext, patient: PatientRow) -> PatientSummary:
+    pid = patient.id
+    today = ctx.now.date()
+
+    def rows_of(table: type[DiagnosisRow | MedicationRow | AntidepressantTrialRow]) -> list:  # type: ignore[type-arg]
+        return list(
+            db.scalars(select(table).where(table.patient_id == pid).order_by(table.created_at))
+        )
+
+    contacts = db.scalars(
+        select(PatientContactRow)
+        .where(PatientContactRow.patient_id == pid)
+        .order_by(PatientContactRow.created_at)
+    )
+    medications = [_medication(r) for r in rows_of(MedicationRow)]
+    current = tuple(m for m in medications if m.is_current(today))
+    trials = tuple(
+        AntidepressantTrial(
+            drug=r.drug_name,
+            dose_mg_per_day=r.dose_mg_per_day,
+            duration_weeks=r.duration_weeks,
+            outcome=r.outcome,
+        )
+        for r in rows_of(AntidepressantTrialRow)
+    )
+    allergies = db.scalars(
+        select(AllergyRow).where(AllergyRow.patient_id == pid).order_by(AllergyRow.created_at)
+    )
+    weight = _latest_value(db, pid, VitalKind.WEIGHT_KG)
+    height = _latest_value(db, pid, VitalKind.HEIGHT_CM)
+    identity = Identity.model_validate(patient, from_attributes=True)
+    summary = PatientSummary(
+        patient_id=pid,
+        mrn=patient.mrn,
+        identity=identity,
+        contact=ContactDetails.model_validate(patient, from_attributes=True),
+        is_synthetic=patient.is_synthetic,
+        age_years=age_years(identity.date_of_birth, today),
+        contacts=tuple(Contact.model_validate(c, from_attributes=True) for c in contacts),
+        diagnoses=tuple(
+            Diagnosis(
+                condition=r.condition_id, status=r.status, onset_date=r.onset_date, notes=r.notes
+            )
+            for r in rows_of(DiagnosisRow)
+        ),
+        current_medications=current,
+        past_medications=tuple(m for m in medications if not m.is_current(today)),
+        current_medication_classes=frozenset().union(
+            *(medication_classes(m.drug_name, m.declared_classes) for m in current)
+        ),
+        antidepressant_trials=trials,
+        adequate_failed_trials=count_adequate_failed_trials(trials),
+        allergies=tuple(Allergy.model_validate(a, from_attributes=True) for a in allergies),
+        latest_weight_kg=weight,
+        latest_height_cm=height,
+        bmi_kg_per_m2=None if weight is None or height is None else bmi_kg_per_m2(weight, height),
+    )
+    record_event(db, ctx.actor, "patient.read", "patient", pid, patient_id=pid, now=ctx.now)
+    return summary
