@@ -98,6 +98,10 @@ def register(app: typer.Typer) -> None:
             float | None,
             typer.Option(help="Pre-dose total, for rules that need a rise over baseline."),
         ] = None,
+        band_set: Annotated[
+            str | None,
+            typer.Option(help="A cited alternative set of severity bands, where sources differ."),
+        ] = None,
     ) -> None:
         """Score one completed questionnaire and print the result as JSON."""
         try:
@@ -106,6 +110,7 @@ def register(app: typer.Typer) -> None:
                 _parse_answers(answers),
                 cutoffs=_parse_cutoffs(cutoff or []),
                 baseline_total=baseline_total,
+                band_set=band_set,
             )
         except NotFound as error:
             # The CLI contract: an unknown instrument is bad input like any other (status 2).

@@ -272,3 +272,16 @@ def test_oleary_sant_indices_and_pain_item_scale() -> None:
         score("oleary-sant", [0, 0, 0, 1, 0, 0, 0, 0])  # the pain item has no 1 on the form
     assert raised.value.field == "q4"
     assert "one of 0, 2, 3, 4, 5" in raised.value.message
+
+
+def test_hamd17_cited_alternative_bands() -> None:
+    nineteen = [4, 4, 4, 2, 2, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    twenty_three = [4, 4, 4, 2, 2, 2, 4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    alternative = "ids-qids-equivalence"
+    assert score("hamd17", nineteen).severity == "severe"  # CamCOPS 19-22
+    assert score("hamd17", nineteen, band_set=alternative).severity == "moderate"  # 14-19
+    assert score("hamd17", twenty_three).severity == "very-severe"  # CamCOPS >= 23
+    assert score("hamd17", twenty_three, band_set=alternative).severity == "severe"  # 20-25
+    with pytest.raises(InvalidInput) as raised:
+        score("hamd17", nineteen, band_set="made-up")
+    assert alternative in raised.value.message

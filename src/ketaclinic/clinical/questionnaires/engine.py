@@ -15,6 +15,7 @@ from ketaclinic.clinical.questionnaires.loader import get_instrument
 from ketaclinic.clinical.questionnaires.models import (
     AlertRule,
     AlertText,
+    Band,
     ClusterRule,
     Condition,
     ConfigurableCutoff,
@@ -36,13 +37,15 @@ def score(
     *,
     cutoffs: Mapping[str, float | None] | None = None,
     baseline_total: float | None = None,
+    band_set: str | None = None,
 ) -> ScoreResult:
     """Score one completed form.
 
     ``answers``: item values in published order, or a mapping keyed by item id (or item number as
     a string). ``cutoffs``: a clinic's choice for a rule whose cut-off sources disagree, keyed by
     rule id; only the cited choices are accepted. ``baseline_total``: the pre-dose total, for rules
-    that need a rise over baseline (CADSS dissociation per the esketamine label).
+    that need a rise over baseline (CADSS dissociation per the esketamine label). ``band_set``:
+    a cited alternative set of severity bands where sources disagree (default: the first cited).
     """
     instrument = get_instrument(instrument_id)
     values = _validated_answers(instrument, answers)
@@ -51,7 +54,9 @@ def score(
     subscales: dict[str, int] = dict(domain_scores)
     for subscale in instrument.scoring.subscales:
         subscales[subscale.id] = sum(scored[item_id] for item_id in subscale.items)
-    band = next((b for b in instrument.bands if b.min_total <= total <= b.max_total), None)
+    band = next(
+        (b for b in _bands(instrument, band_set) if b.min_total <= total <= b.max_total), None
+    )
 
     alerts = [_alert(rule) for rule in instrument.alerts if _holds(rule.when, total, values)]
     extras: dict[str, Any] = {}
@@ -86,6 +91,17 @@ def score(
         item_answers=dict(values),
         extras=extras,
     )
+
+
+def _bands(instrument: Instrument, band_set: str | None) -> tuple[Band, ...]:
+    try:
+        return instrument.bands_for(band_set)
+    except KeyError:
+        known = ", ".join(alt.id for alt in instrument.alternative_band_sets) or "none"
+        raise InvalidInput(
+            f"{instrument.short_name} has no band set {band_set!r}; alternatives: {known}.",
+            field="band_set",
+        ) from None
 
 
 def _validated_answers(instrument: Instrument, answers: Answers) -> dict[str, int]:

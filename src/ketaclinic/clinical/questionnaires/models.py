@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -103,6 +104,15 @@ class Band(_Frozen):
     min_total: int
     max_total: int
     source: Source | None = None
+
+
+class BandSet(_Frozen):
+    """A cited alternative to an instrument's default bands, for where sources disagree."""
+
+    id: str
+    label: str
+    bands: tuple[Band, ...] = Field(min_length=1)
+    source: Source
 
 
 class Condition(_Frozen):
@@ -224,6 +234,7 @@ class Instrument(_Frozen):
     items: tuple[Item, ...] = Field(min_length=1)
     scoring: Scoring = Scoring()
     bands: tuple[Band, ...] = ()
+    alternative_band_sets: tuple[BandSet, ...] = ()
     alerts: tuple[AlertRule, ...] = ()
     rules: tuple[OutcomeRule, ...] = ()
     interpretation_note: str | None = None
@@ -287,12 +298,27 @@ class Instrument(_Frozen):
         self._check_bands()
         return self
 
+    def bands_for(self, band_set: str | None) -> tuple[Band, ...]:
+        """The default bands, or a cited alternative set by id (KeyError if unknown)."""
+        if band_set is None:
+            return self.bands
+        for alternative in self.alternative_band_sets:
+            if alternative.id == band_set:
+                return alternative.bands
+        raise KeyError(band_set)
+
     def _check_bands(self) -> None:
-        if not self.bands:
+        if self.alternative_band_sets and not self.bands:
+            raise ValueError(f"{self.id}: alternative band sets need a default set")
+        for bands in (self.bands, *(alt.bands for alt in self.alternative_band_sets)):
+            self._check_band_cover(bands)
+
+    def _check_band_cover(self, bands: tuple[Band, ...]) -> None:
+        if not bands:
             return
-        if self.bands[0].min_total != self.min_total or self.bands[-1].max_total != self.max_total:
+        if bands[0].min_total != self.min_total or bands[-1].max_total != self.max_total:
             raise ValueError(f"{self.id}: bands must cover {self.min_total}..{self.max_total}")
-        for lower, upper in zip(self.bands, self.bands[1:], strict=False):
+        for lower, upper in pairwise(bands):
             if upper.min_total != lower.max_total + 1:
                 raise ValueError(
                     f"{self.id}: gap or overlap between bands {lower.id} and {upper.id}"
