@@ -1,0 +1,252 @@
+"""The small condition language screening rules are written in, with three-valued logic.
+
+Each condition is a one-key mapping in YAML (``{has_condition: {condition: psychosis}}``,
+``{medication_class: [maoi]}``, ``{bp_above: {systolic_mmhg: 140, diastolic_mmhg: 90}}``, ...).
+Evaluating one gives ``True``, ``False`` or ``None`` (cannot tell), the facts that were missing
+and the details that explain the answer, so a finding can say exactly why it fired.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ketaclinic.clinical.eligibility.screening_input import ScreeningInput
+from ketaclinic.clinical.treatment_resistance import assess_trials
+from ketaclinic.clinical.vocabulary import ConditionId, ConditionStatus, MedicationClass
+
+FactName = Literal[
+    "age_years", "sex", "weight_kg", "height_cm", "pregnant", "breastfeeding",
+    "hypersensitivity_to_ketamine", "baseline_bp", "phq9_item9", "cssrs_screener_risk",
+    "urinary_symptoms", "sleep_apnoea_risk", "hepatic_impairment", "current_medications",
+    "antidepressant_trials",
+]  # fmt: skip
+
+
+class Verdict(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    value: bool | None
+    missing: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()
+
+
+def _unknown(*missing: str) -> Verdict:
+    return Verdict(value=None, missing=missing)
+
+
+class _Cond(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ConditionSpec(_Cond):
+    condition: ConditionId
+    status: tuple[ConditionStatus, ...] = (ConditionStatus.ACTIVE,)
+
+
+class HasCondition(_Cond):
+    has_condition: ConditionSpec
+
+    def evaluate(self, facts: ScreeningInput) -> Verdict:
+        spec = self.has_condition
+        recorded = facts.condition_statuses().get(spec.condition)
+        if recorded is None:
+            return _unknown(f"whether the patient has {spec.condition} (diagnosis or ruled out)")
+        matching = sorted(recorded & set(spec.status))
+        if matching:
+            return Verdict(value=True, details=(f"{spec.condition}: {', '.join(matching)}",))
+        return Verdict(value=False, details=(f"{spec.condition}: {', '.join(sorted(recorded))}",))
+
+
+class MedicationClassCondition(_Cond):
+    medication_class: tuple[MedicationClass, ...] = Field(min_length=1)
+
+    def evaluate(self, facts: ScreeningInput) -> Verdict:
+        if facts.current_medications is None:
+            return _unknown("current medications (list them, or record that there are none)")
+        wanted = set(self.medication_class)
+        hits: list[str] = []
+        unclassified: list[str] = []
+        for medication in facts.current_medications:
+            classes = medication.resolved_classes()
+            label = medication.name or ", ".join(medication.classes or ())
+            if classes is None:
+                unclassified.append(label)
+            elif classes & wanted:
+                hits.append(f"{label} ({', '.join(sorted(classes & wanted))})")
+        if hits:
+            return Verdict(value=True, details=tuple(hits))
+        if unclassified:
+            return _unknown(f"the class of {', '.join(unclassified)} (not in the drug catalogue)")
+        return Verdict(value=False)
+
+
+class BpLimit(_Cond):
+    systolic_mmhg: int
+    diastolic_mmhg: int
+
+
+class BpAbove(_Cond):
+    bp_above: BpLimit
+
+    def evaluate(self, facts: ScreeningInput) -> Verdict:
+        bp = facts.baseline_bp
+        if bp is None:
+            return _unknown("baseline blood pressure")
+        limit = self.bp_above
+        above = bp.systolic_mmhg > limit.systolic_mmhg or bp.diastolic_mmhg > limit.diastolic_mmhg
+        detail = (
+            f"BP {bp.systolic_mmhg}/{bp.diastolic_mmhg} mmHg "
+            f"({'above' if above else 'within'} {limit.systolic_mmhg}/{limit.diastolic_mmhg})"
+        )
+        return Verdict(value=above, details=(detail,))
+
+
+class AgeBelow(_Cond):
+    age_below: int
+
+    def evaluate(self, facts: ScreeningInput) -> Verdict:
+        if facts.age_years is None:
+            return _unknown("age")
+        return Verdict(value=facts.age_years < self.age_below, details=(f"age {facts.age_years}",))
+
+
+class AgeAtLeast(_Cond):
+    age_at_least: int
+
+    def evaluate(self, facts: ScreeningInput) -> Verdict:
+        if facts.age_years is None:
+            return _unknown("age")
+        return Verdict(
+            value=facts.age_years >= self.age_at_least, details=(f"age {facts.age_years}",)
+        )
+
+
+class FactSpec(_Cond):
+    name: FactName
+    is_: tuple[bool | str, ...] = Field(alias="is", min_length=1)
+
+
+class FactIs(_Cond):
+    fact: FactSpec
+
+    def evaluate(self, facts: ScreeningInput) -> Verdict:
+        value = getattr(facts, self.fact.name)
+        if value is None:
+            return _unknown(self.fact.name.replace("_", " "))
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        return Verdict(value=value in self.fact.is_, details=(f"{self.fact.name}: {shown}",))
+
+
+class ScoreSpec(_Cond):
+    name: Literal["phq9_item9"]
+    value: int
+
+
+class ScoreAtLeast(_Cond):
+    score_at_least: ScoreSpec
+
+    def evaluate(self, facts: ScreeningInput) -> Verdict:
+        spec = self.score_at_least
+        value = getattr(facts, spec.name)
+        if value is None:
+            return _unknown(spec.name.replace("_", " "))
+        return Verdict(value=value >= spec.value, details=(f"{spec.name} = {value}",))
+
+
+class Missing(_Cond):
+    missing: tuple[FactName, ...] = Field(min_length=1)
+
+    def evaluate(self, facts: ScreeningInput) -> Verdict:
+        absent = [name for name in self.missing if getattr(facts, name) is None]
+        details = tuple(f"{name.replace('_', ' ')} not recorded" for name in absent)
+        return Verdict(value=bool(absent), details=details)
+
+
+class FailedTrialsAtLeast(_Cond):
+    failed_trials_at_least: int = Field(ge=1)
+
+    def evaluate(self, facts: ScreeningInput) -> Verdict:
+        if facts.antidepressant_trials is None:
+            return _unknown("antidepressant treatment history (list trials, or record none)")
+        assessments = assess_trials(facts.antidepressant_trials)
+        failed = sorted({a.drug_id for a in assessments if a.failed and a.drug_id})
+        open_trials = [a for a in assessments if not a.assessable]
+        needed = self.failed_trials_at_least
+        detail = f"{len(failed)} adequate failed antidepressant trial(s)" + (
+            f": {', '.join(failed)}" if failed else ""
+        )
+        details = (detail, *(f"{a.trial.drug}: {' '.join(a.reasons)}" for a in open_trials))
+        if len(failed) >= needed:
+            return Verdict(value=True, details=(detail,))
+        if len(failed) + len(open_trials) >= needed:
+            return Verdict(
+                value=None,
+                missing=tuple(
+                    f"dose, duration or outcome of the {a.trial.drug} trial" for a in open_trials
+                ),
+                details=details,
+            )
+        return Verdict(value=False, details=(f"{detail}; at least {needed} needed",))
+
+
+class Always(_Cond):
+    """A rule that always applies to the treatment (an experimental route, for instance)."""
+
+    always: Literal[True]
+
+    def evaluate(self, facts: ScreeningInput) -> Verdict:
+        return Verdict(value=True)
+
+
+class AnyOf(_Cond):
+    any_of: tuple[Condition, ...] = Field(min_length=1)
+
+    def evaluate(self, facts: ScreeningInput) -> Verdict:
+        verdicts = [c.evaluate(facts) for c in self.any_of]
+        true = [v for v in verdicts if v.value is True]
+        if true:
+            return Verdict(value=True, details=tuple(d for v in true for d in v.details))
+        if any(v.value is None for v in verdicts):
+            return _merge(None, verdicts)
+        return _merge(False, verdicts)
+
+
+class AllOf(_Cond):
+    all_of: tuple[Condition, ...] = Field(min_length=1)
+
+    def evaluate(self, facts: ScreeningInput) -> Verdict:
+        verdicts = [c.evaluate(facts) for c in self.all_of]
+        false = [v for v in verdicts if v.value is False]
+        if false:
+            return Verdict(value=False, details=tuple(d for v in false for d in v.details))
+        if any(v.value is None for v in verdicts):
+            return _merge(None, verdicts)
+        return _merge(True, verdicts)
+
+
+class Not(_Cond):
+    not_: Condition = Field(alias="not")
+
+    def evaluate(self, facts: ScreeningInput) -> Verdict:
+        inner = self.not_.evaluate(facts)
+        value = None if inner.value is None else not inner.value
+        return Verdict(value=value, missing=inner.missing, details=inner.details)
+
+
+def _merge(value: bool | None, verdicts: list[Verdict]) -> Verdict:
+    return Verdict(
+        value=value,
+        missing=tuple(m for v in verdicts for m in v.missing),
+        details=tuple(d for v in verdicts for d in v.details),
+    )
+
+
+Condition = Union[  # noqa: UP007 (a recursive alias pydantic resolves by name)
+    HasCondition, MedicationClassCondition, BpAbove, AgeBelow, AgeAtLeast, FactIs,
+    ScoreAtLeast, Missing, FailedTrialsAtLeast, Always, AnyOf, AllOf, Not,
+]  # fmt: skip
+
+for _model in (AnyOf, AllOf, Not):
+    _model.model_rebuild()
