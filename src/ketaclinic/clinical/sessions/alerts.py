@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ketaclinic.clinical.knowledge import Source, load_knowledge
 from ketaclinic.clinical.policy import EffectivePolicy
+from ketaclinic.clinical.vitals import validate_vital
 from ketaclinic.errors import InvalidInput
 
 
@@ -24,6 +25,14 @@ class Severity(StrEnum):
 
 
 CSSRS_RISK_LEVELS = ("none", "low", "moderate", "high")
+
+_VITAL_FIELDS = (
+    "systolic_mmhg",
+    "diastolic_mmhg",
+    "heart_rate_bpm",
+    "spo2_percent",
+    "respiratory_rate_per_min",
+)
 
 NUMERIC_MEASURES = (
     "systolic_mmhg",
@@ -59,7 +68,12 @@ class Measures(BaseModel):
     cssrs_risk: str | None = None
 
     @model_validator(mode="after")
-    def _check_cssrs(self) -> Measures:
+    def _check_values(self) -> Measures:
+        # One plausibility table for the whole project: the patient-record vitals data.
+        for kind in _VITAL_FIELDS:
+            value = getattr(self, kind)
+            if value is not None:
+                validate_vital(kind, value)
         if self.cssrs_risk is not None and self.cssrs_risk not in CSSRS_RISK_LEVELS:
             raise ValueError(
                 f"cssrs_risk {self.cssrs_risk!r} is not one of {', '.join(CSSRS_RISK_LEVELS)}"
