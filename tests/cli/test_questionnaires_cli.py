@@ -25,7 +25,7 @@ def test_score_prints_one_json_object() -> None:
 
 
 def test_score_accepts_an_object_keyed_by_item_id_and_prints_extras() -> None:
-    answers = {f"q{n}": 0 for n in range(1, 8)} | {"q4": 1}
+    answers = {f"q{n}": 0 for n in range(1, 8)} | {"q1": 1, "q2": 1, "q4": 1}
     result = runner.invoke(app, ["score", "cssrs-screener", "--answers", json.dumps(answers)])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["risk"] == "high"

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ketaclinic.clinical.questionnaires import Instrument, list_instruments, score
+from ketaclinic.clinical.questionnaires.models import compare
 from ketaclinic.errors import InvalidInput
 
 INSTRUMENTS = list_instruments()
@@ -17,7 +18,16 @@ INSTRUMENTS = list_instruments()
 @st.composite
 def valid_answers(draw: st.DrawFn) -> tuple[Instrument, dict[str, int]]:
     instrument = draw(st.sampled_from(INSTRUMENTS))
-    answers = {item.id: draw(st.sampled_from(item.allowed_values)) for item in instrument.items}
+    answers: dict[str, int] = {}
+    for item in instrument.items:
+        gate = item.asked_only_if
+        skipped = (
+            gate is not None
+            and gate.item_id is not None
+            and not compare(answers[gate.item_id], gate.op, gate.value)
+        )
+        # A question the form skips is entered as its lowest value.
+        answers[item.id] = item.min_value if skipped else draw(st.sampled_from(item.allowed_values))
     return instrument, answers
 
 

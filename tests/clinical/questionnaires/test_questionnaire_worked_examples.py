@@ -179,6 +179,23 @@ def test_cssrs_triage_levels(answers: list[int], risk: str, alert_severity: str 
     assert [a.severity for a in result.alerts] == ([alert_severity] if alert_severity else [])
 
 
+@pytest.mark.parametrize(
+    ("answers", "item"),
+    [
+        ([0, 0, 0, 0, 0, 0, 1], "q7"),  # "past 3 months" without lifetime behaviour
+        ([1, 0, 1, 0, 0, 0, 0], "q3"),  # method asked only after a yes to question 2
+        ([1, 0, 0, 0, 1, 0, 0], "q5"),
+    ],
+)
+def test_cssrs_skip_logic_refuses_answers_the_form_would_not_ask(
+    answers: list[int], item: str
+) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        score("cssrs-screener", answers)
+    assert raised.value.field == item
+    assert "enter 0" in raised.value.message
+
+
 def test_cssrs_answers_are_yes_no_only() -> None:
     with pytest.raises(InvalidInput) as raised:
         score("cssrs-screener", [2, 0, 0, 0, 0, 0, 0])

@@ -30,6 +30,8 @@ from ketaclinic.errors import InvalidInput
 
 Answers = Sequence[int | float] | Mapping[str, int | float]
 
+_OP_WORDS = {"==": "answered", ">=": "at least", ">": "above", "<=": "at most", "<": "below"}
+
 
 def score(
     instrument_id: str,
@@ -115,7 +117,30 @@ def _validated_answers(instrument: Instrument, answers: Answers) -> dict[str, in
             "object keyed by item id.",
             field="answers",
         )
-    return {item.id: _checked_value(instrument, item, keyed[item.id]) for item in instrument.items}
+    values = {
+        item.id: _checked_value(instrument, item, keyed[item.id]) for item in instrument.items
+    }
+    _check_skip_logic(instrument, values)
+    return values
+
+
+def _check_skip_logic(instrument: Instrument, values: Mapping[str, int]) -> None:
+    for item in instrument.items:
+        gate = item.asked_only_if
+        if gate is None or gate.item_id is None:
+            continue
+        if (
+            not compare(values[gate.item_id], gate.op, gate.value)
+            and values[item.id] != item.min_value
+        ):
+            source = instrument.item(gate.item_id)
+            raise InvalidInput(
+                f"{instrument.short_name} item {item.number} ({item.id}, {item.label}) is asked "
+                f"only when item {source.number} ({source.label}) is "
+                f"{_OP_WORDS[gate.op]} {gate.value:g}; "
+                f"with the answer given to item {source.number}, enter {item.min_value} for it.",
+                field=item.id,
+            )
 
 
 def _from_sequence(instrument: Instrument, answers: Sequence[Any]) -> dict[str, Any]:

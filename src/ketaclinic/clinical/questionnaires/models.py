@@ -40,6 +40,14 @@ class AnswerOption(_Frozen):
     label: str
 
 
+class Condition(_Frozen):
+    """``item_id`` compared with ``value``; without an item, the total is compared."""
+
+    item_id: str | None = None
+    op: Comparison
+    value: float
+
+
 class Item(_Frozen):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     number: int = Field(ge=1)
@@ -51,6 +59,10 @@ class Item(_Frozen):
     # Empty means every integer from min_value to max_value, labelled by its number.
     options: tuple[AnswerOption, ...] = ()
     loinc: str | None = None
+    # The form's skip logic: the item is asked only when this condition on an earlier item holds;
+    # otherwise its answer must be its lowest value (e.g. C-SSRS "in the past 3 months?" only
+    # after a yes to lifetime behaviour).
+    asked_only_if: Condition | None = None
 
     @model_validator(mode="after")
     def _check_range(self) -> Item:
@@ -113,14 +125,6 @@ class BandSet(_Frozen):
     label: str
     bands: tuple[Band, ...] = Field(min_length=1)
     source: Source
-
-
-class Condition(_Frozen):
-    """``item_id`` compared with ``value``; without an item, the total is compared."""
-
-    item_id: str | None = None
-    op: Comparison
-    value: float
 
 
 class AlertText(_Frozen):
@@ -292,6 +296,10 @@ class Instrument(_Frozen):
                 referenced += [i for cluster in rule.clusters for i in cluster.items]
             elif isinstance(rule, TriageRule):
                 referenced += [c.item_id for lvl in rule.levels for c in lvl.any_of if c.item_id]
+        for position, item in enumerate(self.items):
+            gate = item.asked_only_if
+            if gate is not None and gate.item_id not in ids[:position]:
+                raise ValueError(f"{self.id}: item {item.id} must depend on an earlier item")
         unknown = sorted(set(referenced) - known)
         if unknown:
             raise ValueError(f"{self.id}: rules refer to unknown items {unknown}")
