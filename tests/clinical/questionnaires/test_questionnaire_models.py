@@ -79,3 +79,20 @@ def test_default_cutoff_must_be_cited() -> None:
     }  # fmt: skip
     with pytest.raises(ValidationError):
         Instrument.model_validate(_instrument(rules=[rule]))
+
+
+@pytest.mark.parametrize("rule_id", ["total", "severity"])
+def test_rule_ids_cannot_shadow_result_fields(rule_id: str) -> None:
+    rule = {
+        "type": "threshold", "id": rule_id, "label": "T", "op": ">=",
+        "cutoff": {"default": 4, "choices": [{"value": 4, "source": SOURCE}]}, "source": SOURCE,
+    }  # fmt: skip
+    with pytest.raises(ValidationError):
+        Instrument.model_validate(_instrument(rules=[rule]))
+
+
+def test_skip_logic_must_point_to_an_earlier_item() -> None:
+    items = _instrument()["items"]
+    items[0]["asked_only_if"] = {"item_id": "q2", "op": "==", "value": 1}
+    with pytest.raises(ValidationError):
+        Instrument.model_validate(_instrument(items=items))

@@ -11,19 +11,6 @@ from ketaclinic.errors import ConfigurationError, NotFound
 
 _PACKAGE = "ketaclinic.clinical"
 _FOLDER = "instruments"
-# Extras keys appear at the top level of ScoreResult.to_json(), so a rule must not reuse these.
-RESERVED_KEYS = frozenset(
-    {
-        "instrument",
-        "version",
-        "total",
-        "severity",
-        "severity_label",
-        "alerts",
-        "subscales",
-        "item_answers",
-    }
-)
 
 
 @cache
@@ -38,11 +25,6 @@ def _instruments() -> dict[str, Instrument]:
             raise ConfigurationError(
                 f"Instrument file {entry.name} declares id {instrument.id!r}; "
                 f"name it {instrument.id}.yaml."
-            )
-        clashes = {rule.id for rule in instrument.rules} & RESERVED_KEYS
-        if clashes:
-            raise ConfigurationError(
-                f"Instrument {instrument.id}: rule ids {sorted(clashes)} are reserved."
             )
         found[instrument.id] = instrument
     return found

@@ -27,6 +27,13 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 }
 
 
+# Rule results appear beside these fields in ScoreResult.to_json(), so no rule may use them.
+RESERVED_RESULT_KEYS = frozenset(
+    {"instrument", "version", "total", "severity", "severity_label", "alerts", "subscales"}
+    | {"item_answers"}
+)
+
+
 def compare(left: float, op: Comparison, right: float) -> bool:
     return _COMPARE[op](left, right)
 
@@ -304,7 +311,24 @@ class Instrument(_Frozen):
         if unknown:
             raise ValueError(f"{self.id}: rules refer to unknown items {unknown}")
         self._check_bands()
+        self._check_result_keys()
         return self
+
+    @property
+    def result_keys(self) -> tuple[str, ...]:
+        """The extras keys this instrument's rules add to a ScoreResult."""
+        keys: list[str] = []
+        for rule in self.rules:
+            keys.append(rule.id)
+            if isinstance(rule, ClusterRule):
+                keys.append(f"{rule.id}_clusters")
+        return tuple(keys)
+
+    def _check_result_keys(self) -> None:
+        keys = self.result_keys
+        clashes = sorted(set(keys) & RESERVED_RESULT_KEYS)
+        if clashes or len(set(keys)) != len(keys):
+            raise ValueError(f"{self.id}: rule ids must be unique and not reuse {clashes or keys}")
 
     def bands_for(self, band_set: str | None) -> tuple[Band, ...]:
         """The default bands, or a cited alternative set by id (KeyError if unknown)."""
