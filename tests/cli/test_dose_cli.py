@@ -1,0 +1,108 @@
+"""``ketaclinic dose`` and ``ketaclinic protocols``."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from ketaclinic.cli import app
+
+runner = CliRunner()
+
+
+def test_iv_dose_json_has_the_promised_fields() -> None:
+    result = runner.invoke(
+        app,
+        [
+            "dose",
+            "--protocol",
+            "iv-racemic-thrice-weekly",
+            "--weight",
+            "80",
+            "--concentration",
+            "10",
+            "--bag-ml",
+            "100",
+            "--duration",
+            "40",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    # 0.5 x 80 = 40 mg; 4.0 mL; (100 + 4) / (40/60) = 156 mL/h.
+    assert payload["dose_mg"] == 40
+    assert payload["dose_mg_per_kg"] == 0.5
+    assert payload["volume_ml"] == 4.0
+    assert payload["rate_ml_per_h"] == 156.0
+
+
+def test_esketamine_dose_gives_devices() -> None:
+    result = runner.invoke(
+        app, ["dose", "--protocol", "esketamine-trd", "--weight", "70", "--dose-mg", "56"]
+    )
+    payload = json.loads(result.stdout)
+    assert payload["devices"] == 2
+    assert payload["device_offsets_min"] == [0.0, 5.0]
+    assert payload["volume_ml"] is None
+
+
+def test_limit_refused_exit_4_then_overridden() -> None:
+    args = [
+        "dose",
+        "--protocol",
+        "iv-racemic-thrice-weekly",
+        "--weight",
+        "70",
+        "--dose-mg-per-kg",
+        "1.5",
+    ]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 4
+    assert "max-mg-per-kg" in refused.stderr
+    missing_reason = runner.invoke(app, [*args, "--override-limit", "max-mg-per-kg"])
+    assert missing_reason.exit_code == 2
+    allowed = runner.invoke(
+        app,
+        [
+            *args,
+            "--override-limit",
+            "max-mg-per-kg",
+            "--reason",
+            "Partial response at 1.0 mg/kg",
+            "--prescriber",
+            "dr-okafor",
+            "--at",
+            "2026-03-02T09:15:00+00:00",
+        ],
+    )
+    assert allowed.exit_code == 0, allowed.stderr
+    check = json.loads(allowed.stdout)["limit_checks"][0]
+    assert check["within"] is False
+    assert check["override"]["reason"] == "Partial response at 1.0 mg/kg"
+
+
+def test_implausible_input_exit_2() -> None:
+    for args in (
+        ["--protocol", "iv-racemic-thrice-weekly", "--weight", "700"],
+        ["--protocol", "iv-racemic-thrice-weekly", "--weight", "70", "--concentration", "0"],
+        ["--protocol", "iv-racemic-thrice-weekly", "--weight", "70", "--height", "1.75"],
+        ["--protocol", "no-such-protocol", "--weight", "70"],
+    ):
+        result = runner.invoke(app, ["dose", *args])
+        assert result.exit_code == 2, args
+        assert result.stderr.startswith("error:")
+
+
+def test_protocols_lists_every_protocol_with_sources() -> None:
+    result = runner.invoke(app, ["protocols"])
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    ids = {p["id"] for p in payload}
+    assert {"iv-racemic-thrice-weekly", "esketamine-trd", "esketamine-mdsi", "oral-racemic"} <= ids
+    for protocol in payload:
+        assert protocol["sources"]
+        assert isinstance(protocol["verified"], bool)
+    oral = next(p for p in payload if p["id"] == "oral-racemic")
+    assert oral["experimental"] is True
+    assert oral["unverified_sources"]
