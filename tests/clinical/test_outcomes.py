@@ -10,7 +10,9 @@ from ketaclinic.clinical.outcomes import (
     CourseOutcome,
     OutcomePolicy,
     ScorePoint,
+    all_outcome_rules,
     assess_course,
+    assess_trajectories,
     outcome_rules,
     remission_cutoff,
     response_threshold,
@@ -155,3 +157,16 @@ def test_response_matches_halving_for_phq9(baseline: int, follow_up: list[int]) 
     outcome = _course("phq9", *points)
     assert outcome.responded == any(2 * t <= baseline for t in follow_up)
     assert outcome.worsened == (follow_up[-1] > baseline)
+
+
+def test_trajectories_per_instrument_and_all_rules() -> None:
+    outcomes = assess_trajectories(
+        {
+            "phq9": [ScorePoint(0, 20), ScorePoint(14, 4)],
+            "gad7": [ScorePoint(0, 12), ScorePoint(14, 11)],
+        }
+    )
+    assert outcomes["phq9"].remitted is True
+    assert outcomes["gad7"].responded is False
+    covered = {rules.id for rules in all_outcome_rules()}
+    assert {"phq9", "madrs", "qids-sr16", "hamd17", "gad7", "pcl5"} <= covered

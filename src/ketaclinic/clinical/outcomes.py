@@ -9,7 +9,7 @@ first treatment (day 0), passed in; nothing reads a clock.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -114,6 +114,11 @@ def outcome_rules(instrument_id: str) -> OutcomeRules:
         f"No outcome rules for instrument {instrument_id!r}; outcome rules exist for: {known}.",
         field="instrument",
     )
+
+
+def all_outcome_rules() -> tuple[OutcomeRules, ...]:
+    """Every instrument's outcome rules, e.g. to build one cohort query over all scales."""
+    return _file().instruments
 
 
 @dataclass(frozen=True)
@@ -261,6 +266,18 @@ def assess_course(
         worsened=bool(after) and change > min_rise,
         points=flagged,
     )
+
+
+def assess_trajectories(
+    points_by_instrument: Mapping[str, Sequence[ScorePoint]],
+    *,
+    policy: OutcomePolicy | None = None,
+) -> dict[str, CourseOutcome]:
+    """One patient's course on each instrument that has outcome rules, keyed by instrument id."""
+    return {
+        instrument_id: assess_course(instrument_id, points, policy=policy)
+        for instrument_id, points in points_by_instrument.items()
+    }
 
 
 def _checked_points(instrument_id: str, points: Sequence[ScorePoint]) -> list[ScorePoint]:
