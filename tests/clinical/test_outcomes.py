@@ -13,6 +13,7 @@ from ketaclinic.clinical.outcomes import (
     all_outcome_rules,
     assess_course,
     assess_trajectories,
+    outcome_defaults,
     outcome_rules,
     remission_cutoff,
     response_threshold,
@@ -168,5 +169,7 @@ def test_trajectories_per_instrument_and_all_rules() -> None:
     )
     assert outcomes["phq9"].remitted is True
     assert outcomes["gad7"].responded is False
+    assert outcome_defaults().baseline == "last_on_or_before_start"
+    assert outcome_defaults().worsening_min_rise_points == 0
     covered = {rules.id for rules in all_outcome_rules()}
     assert {"phq9", "madrs", "qids-sr16", "hamd17", "gad7", "pcl5"} <= covered

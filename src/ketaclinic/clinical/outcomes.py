@@ -88,7 +88,9 @@ class OutcomeRules(_Frozen):
     relapse: RelapseRule
 
 
-class _Defaults(_Frozen):
+class OutcomeDefaults(_Frozen):
+    """Clinic-wide defaults: baseline choice and the minimum rise that counts as worsening."""
+
     baseline: BaselineRule
     baseline_source: Source
     worsening_min_rise_points: float = Field(ge=0)
@@ -96,7 +98,7 @@ class _Defaults(_Frozen):
 
 
 class _OutcomesFile(_Frozen):
-    defaults: _Defaults
+    defaults: OutcomeDefaults
     instruments: tuple[OutcomeRules, ...]
 
 
@@ -114,6 +116,11 @@ def outcome_rules(instrument_id: str) -> OutcomeRules:
         f"No outcome rules for instrument {instrument_id!r}; outcome rules exist for: {known}.",
         field="instrument",
     )
+
+
+def outcome_defaults() -> OutcomeDefaults:
+    """Baseline rule and worsening threshold from the data file (for cohort queries too)."""
+    return _file().defaults
 
 
 def all_outcome_rules() -> tuple[OutcomeRules, ...]:
