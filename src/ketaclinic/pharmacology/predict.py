@@ -113,7 +113,7 @@ def predict_concentration(
     effect = series("effect", times)
     metabolite = series("metabolite", times) if "metabolite" in built.system.outputs else None
     metrics = compute_metrics(built, modal, times, discharge_min=discharge_min)
-    notes = [*built.notes, f"Concentrations are {spec.sampling.site} plasma: {spec.sampling.note}"]
+    notes = [*built.notes, f"Sampling site: {spec.sampling.site}. {spec.sampling.note}"]
     if not spec.variable_parameters:
         notes.append(f"The {spec.id} model has no published inter-individual variability.")
     return Prediction(

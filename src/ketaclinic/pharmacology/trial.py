@@ -65,7 +65,7 @@ def summarise(request: PopulationRequest, tally: Tally, percentiles: tuple[float
     notes = [
         "Percentiles from log-scale histograms (bin width 0.39%); Cmax and AUC use the output time grid "
         "(AUC by the trapezoidal rule).",
-        f"Concentrations are {spec.sampling.site} plasma: {spec.sampling.note}",
+        f"Sampling site: {spec.sampling.site}. {spec.sampling.note}",
     ]
     if not spec.variable_parameters:
         notes.append(
