@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ketaclinic.clinical.eligibility import EligibilityDecision, ScreeningInput, screen
+from ketaclinic.clinical.overrides import Override
 from ketaclinic.clinical.protocols import all_protocols, get_protocol
 from ketaclinic.clinical.scheduling import (
     PlannedSession,
     build_schedule,
+    create_plan,
     reschedule_after_missed,
 )
-from ketaclinic.errors import InvalidInput
+from ketaclinic.errors import InvalidInput, OverrideRequired, RuleViolation
 
 MONDAY = date(2026, 3, 2)
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "screening"
 
 
 def _dates(schedule: list[PlannedSession]) -> list[date]:
@@ -155,3 +161,70 @@ def test_schedules_never_break_interval_or_land_on_a_closed_day(
     moved = reschedule_after_missed(schedule, missed, today, clinic_days, holidays)
     _check_schedule(moved, clinic_days, holidays, protocol.limits.min_interval_days)
     assert len(_dates(moved)) == len(schedule)
+
+
+def _decision(path: str, overrides: list[Override] | None = None) -> EligibilityDecision:
+    raw = json.loads((EXAMPLES / path).read_text(encoding="utf-8"))
+    raw.pop("overrides", None)
+    return screen(ScreeningInput.model_validate(raw), overrides or [])
+
+
+def test_plan_ties_patient_protocol_prescriber_and_marks_reviews() -> None:
+    plan = create_plan(
+        patient_id="p-001",
+        protocol=get_protocol("esketamine-trd"),
+        prescriber_id="dr-okafor",
+        start_date=MONDAY,
+        decision=_decision("with-conditions-esketamine.json"),
+        maintenance_option="weekly",
+    )
+    assert plan.sessions[0].on == MONDAY
+    assert len(plan.sessions) == 16
+    assert [s.phase_id for s in plan.review_points] == ["induction", "weekly"]
+    assert plan.screening_decision == "eligible-with-conditions"
+
+
+def test_plan_refused_while_contraindicated_then_allowed_with_override() -> None:
+    protocol = get_protocol("esketamine-trd")
+    with pytest.raises(OverrideRequired) as refused:
+        create_plan(
+            patient_id="p-002",
+            protocol=protocol,
+            prescriber_id="dr-okafor",
+            start_date=MONDAY,
+            decision=_decision("not-eligible-esketamine.json"),
+        )
+    assert refused.value.rule_ids == ["esketamine-vascular"]
+    override = Override.create(
+        rule_ids=["esketamine-vascular"],
+        reason="Remote ICH 1998; neurology agrees; ECT failed.",
+        prescriber_id="dr-okafor",
+        overridden_at=datetime(2026, 3, 1, 17, tzinfo=UTC),
+    )
+    plan = create_plan(
+        patient_id="p-002",
+        protocol=protocol,
+        prescriber_id="dr-okafor",
+        start_date=MONDAY,
+        decision=_decision("not-eligible-esketamine.json", [override]),
+    )
+    assert plan.overrides == (override,)
+
+
+def test_plan_refused_when_screening_is_incomplete_or_for_another_treatment() -> None:
+    with pytest.raises(RuleViolation, match="incomplete"):
+        create_plan(
+            patient_id="p-003",
+            protocol=get_protocol("iv-racemic-thrice-weekly"),
+            prescriber_id="dr",
+            start_date=MONDAY,
+            decision=_decision("more-information-iv.json"),
+        )
+    with pytest.raises(InvalidInput, match="does not cover"):
+        create_plan(
+            patient_id="p-004",
+            protocol=get_protocol("esketamine-trd"),
+            prescriber_id="dr",
+            start_date=MONDAY,
+            decision=_decision("eligible-iv.json"),
+        )

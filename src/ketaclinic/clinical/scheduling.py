@@ -15,8 +15,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from ketaclinic.clinical.eligibility import (
+    DecisionClass,
+    EligibilityDecision,
+    Treatment,
+    rule_set_for,
+)
+from ketaclinic.clinical.overrides import Override
 from ketaclinic.clinical.protocols import Phase, Protocol
-from ketaclinic.errors import InvalidInput
+from ketaclinic.errors import InvalidInput, RuleViolation
 
 WEEKDAYS: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday..Friday, as date.weekday() numbers
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -191,3 +198,69 @@ def reschedule_after_missed(
             update["replaces_index"] = original.index
         result.append(original.model_copy(update=update))
     return result
+
+
+class TreatmentPlan(BaseModel):
+    """A patient, a protocol, a prescriber and a start date, with the session calendar."""
+
+    model_config = ConfigDict(frozen=True)
+
+    patient_id: str
+    protocol_id: str
+    prescriber_id: str
+    start_date: date
+    maintenance_option: str | None
+    sessions: tuple[PlannedSession, ...]
+    screening_decision: str
+    overrides: tuple[Override, ...] = ()
+
+    @property
+    def review_points(self) -> list[PlannedSession]:
+        return [s for s in self.sessions if s.review_action and s.status == "planned"]
+
+
+def create_plan(
+    *,
+    patient_id: str,
+    protocol: Protocol,
+    prescriber_id: str,
+    start_date: date,
+    decision: EligibilityDecision,
+    clinic_days: Iterable[int] = WEEKDAYS,
+    holidays: Iterable[date] = (),
+    maintenance_option: str | None = None,
+) -> TreatmentPlan:
+    """Plan a course, refusing it while screening blocks it or is incomplete.
+
+    A blocking finding raises ``OverrideRequired`` (the screening must be repeated with the
+    prescriber's override); missing information cannot be overridden: complete the screening.
+    """
+    if not patient_id.strip() or not prescriber_id.strip():
+        raise InvalidInput("A plan needs the patient and the prescriber.", field="prescriber_id")
+    screened_for = rule_set_for(Treatment(decision.treatment))
+    if protocol.id not in screened_for.protocols:
+        raise InvalidInput(
+            f"The screening was for {decision.treatment}, which does not cover {protocol.id} "
+            f"(covers: {', '.join(screened_for.protocols)}). Screen for the right treatment.",
+            field="protocol",
+        )
+    decision.require_plan_allowed()
+    if decision.decision is DecisionClass.MORE_INFORMATION_NEEDED:
+        missing = [f.title for f in decision.findings if f.status == "unknown"]
+        raise RuleViolation(
+            "Screening is incomplete; record the missing information and screen again before "
+            f"planning: {'; '.join(missing) or 'see the screening findings'}."
+        )
+    sessions = build_schedule(
+        protocol, start_date, clinic_days, holidays, maintenance_option=maintenance_option
+    )
+    return TreatmentPlan(
+        patient_id=patient_id,
+        protocol_id=protocol.id,
+        prescriber_id=prescriber_id,
+        start_date=start_date,
+        maintenance_option=maintenance_option,
+        sessions=tuple(sessions),
+        screening_decision=decision.decision.value,
+        overrides=decision.overrides,
+    )
