@@ -16,6 +16,14 @@ from ketaclinic.settings import Settings
 from ketaclinic.storage.database import SessionFactory
 from ketaclinic.web.app import create_app
 from ketaclinic.web.security.config import SecuritySettings
+from ketaclinic.web.security.passwords import use_hashing_cost
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> None:
+    # Argon2 at production cost takes a good fraction of a second per sign-in on the CI machine;
+    # the behaviour under test does not depend on the cost.
+    use_hashing_cost(time_cost=1, memory_cost_kib=1024)
 
 
 @pytest.fixture

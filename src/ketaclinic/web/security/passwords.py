@@ -13,6 +13,13 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a real password; only spends the same time")
 
 
+def use_hashing_cost(*, time_cost: int, memory_cost_kib: int) -> None:
+    """Change the Argon2 cost for new hashes. Only tests lower it, to keep the suite fast;
+    production keeps argon2-cffi's defaults (RFC 9106 low-memory profile)."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost_kib, parallelism=1)
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
