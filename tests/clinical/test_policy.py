@@ -107,3 +107,36 @@ def test_rems_overrides_accepted_exactly_when_not_looser(param: object, fraction
     else:
         policy, _ = effective_policy(ESK, {param.id: value})
         assert policy.get(param.id) == value
+
+
+def test_cli_prints_policy_and_refuses_a_loosened_rems_value() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from ketaclinic.cli import app
+
+    runner = CliRunner()
+    shown = runner.invoke(app, ["session-policy", "--kind", "intranasal-esketamine"])
+    assert shown.exit_code == 0, shown.output
+    params = {p["id"]: p for p in json.loads(shown.stdout)["parameters"]}
+    assert params["min_observation_minutes"]["value"] == 120
+    assert params["min_observation_minutes"]["protected_by_rems"] is True
+    refused = runner.invoke(
+        app,
+        [
+            "session-policy",
+            "--kind",
+            "intranasal-esketamine",
+            "--set",
+            "min_observation_minutes=90",
+        ],
+    )
+    assert refused.exit_code == RuleViolation.exit_code
+    bad = runner.invoke(
+        app, ["session-policy", "--kind", "iv-racemic", "--set", "spo2_low_percent"]
+    )
+    assert bad.exit_code == InvalidInput.exit_code
+    rules = runner.invoke(app, ["alert-rules"])
+    assert rules.exit_code == 0
+    assert "bp-rise-over-baseline" in {r["id"] for r in json.loads(rules.stdout)}

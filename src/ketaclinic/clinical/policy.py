@@ -108,7 +108,7 @@ class EffectiveValue(BaseModel):
     overridden: bool = False
 
 
-class Override(BaseModel):
+class PolicyOverride(BaseModel):
     """What a clinic changed: the service stores one record per override."""
 
     model_config = ConfigDict(frozen=True)
@@ -178,7 +178,7 @@ def _check_override(param: PolicyParameter, kind: ProtocolKind, new: float | Non
 def effective_policy(
     protocol_kind: ProtocolKind | str,
     overrides: Mapping[str, float | None] | None = None,
-) -> tuple[EffectivePolicy, list[Override]]:
+) -> tuple[EffectivePolicy, list[PolicyOverride]]:
     """The policy for one protocol kind after a clinic's overrides, and the list of changes.
 
     Unknown parameter ids, values outside the sanity range and loosening a REMS-protected value are
@@ -195,7 +195,7 @@ def effective_policy(
             field=unknown[0],
         )
     values: dict[str, EffectiveValue] = {}
-    changes: list[Override] = []
+    changes: list[PolicyOverride] = []
     for param in params.values():
         use_rems = kind.is_rems and param.rems is not None
         base_value = param.rems.value if use_rems and param.rems else param.value
@@ -206,7 +206,7 @@ def effective_policy(
             _check_override(param, kind, new)
             if new != base_value:
                 changes.append(
-                    Override(
+                    PolicyOverride(
                         parameter_id=param.id,
                         default_value=base_value,
                         new_value=new,
