@@ -314,3 +314,52 @@ def reset_password(
     user.updated_at = now
     end_all_sessions(db, user.id, now=now)
     return user, issue_password_link(db, actor, user, purpose="reset", valid_for=valid_for, now=now)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    email: str
+    password: str
+    display_name: str
+
+
+# Demo clinic only: printed by `ketaclinic serve --demo` so a visitor can try every role.
+_DEMO_PEOPLE = (
+    ("administrator", "Alex Admin"),
+    ("prescriber", "Dr Priya Prescriber"),
+    ("nurse", "Noel Nurse"),
+    ("patient", None),
+    ("researcher", "Rosa Researcher"),
+)
+
+
+def ensure_demo_accounts(db: Session, *, now: datetime) -> list[DemoLogin]:
+    """One account per role for the synthetic demo clinic; the patient opens the first demo record.
+
+    Idempotent: existing demo accounts are kept (and switched back on). The passwords are public,
+    so these accounts belong in a demo database only.
+    """
+    from ketaclinic.storage.tables.patients import PatientRow  # demo only; keeps users.py light
+
+    patient = db.scalars(
+        select(PatientRow).where(PatientRow.mrn.startswith("DEMO-")).order_by(PatientRow.mrn)
+    ).first()
+    logins: list[DemoLogin] = []
+    for role, name in _DEMO_PEOPLE:
+        if role == "patient" and patient is None:
+            continue  # no demo patients loaded: no portal account to offer
+        display_name = name or f"{patient.given_name} {patient.family_name}"  # type: ignore[union-attr]
+        email = f"{role}@demo.ketaclinic.example"
+        password = f"demo-{role}-password"
+        user = db.scalar(select(User).where(User.email == email))
+        if user is None:
+            create_user(
+                db, SYSTEM, email=email, display_name=display_name, role=role, password=password,
+                patient_id=patient.id if role == "patient" and patient else None, now=now,
+            )  # fmt: skip
+        else:
+            user.active = True
+            user.password_hash = hash_password(password)
+        logins.append(DemoLogin(role, email, password, display_name))
+    return logins
