@@ -106,3 +106,14 @@ def test_protocols_lists_every_protocol_with_sources() -> None:
     oral = next(p for p in payload if p["id"] == "oral-racemic")
     assert oral["experimental"] is True
     assert oral["unverified_sources"]
+
+
+def test_regional_profile_from_the_command_line() -> None:
+    result = runner.invoke(
+        app,
+        ["dose", "--protocol", "esketamine-trd", "--weight", "60", "--first-session",
+         "--region", "eu-65-and-over", "--age", "70"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert (payload["dose_mg"], payload["devices"]) == (28, 1)

@@ -241,3 +241,20 @@ def test_devices_times_28_mg_is_the_dose(devices: int, weight_kg: float) -> None
 @given(value=st.floats(min_value=0, max_value=1000), increment=st.sampled_from([0.01, 0.1, 0.5]))
 def test_round_to_is_within_half_an_increment(value: float, increment: float) -> None:
     assert abs(round_to(value, increment) - value) <= increment / 2 + 1e-9
+
+
+def test_eu_profile_starts_patients_65_and_over_at_28_mg() -> None:
+    dose = calculate_dose(
+        "esketamine-trd", 60, first_session=True, regional_profile="eu-65-and-over", age_years=70
+    )
+    assert (dose.dose_mg, dose.devices, dose.regional_profile) == (28, 1, "eu-65-and-over")
+    assert dose.warnings == ()
+    with pytest.raises(InvalidInput, match="from age 65"):
+        calculate_dose("esketamine-trd", 60, regional_profile="eu-65-and-over", age_years=50)
+    with pytest.raises(InvalidInput, match="give the patient's age"):
+        calculate_dose("esketamine-trd", 60, regional_profile="eu-65-and-over")
+    with pytest.raises(InvalidInput, match="no regional profile"):
+        calculate_dose("esketamine-trd", 60, regional_profile="jp")
+    # On the US label alone, 28 mg is flagged rather than silently accepted.
+    us = calculate_dose("esketamine-trd", 60, dose_mg=28)
+    assert any("regional profile" in w for w in us.warnings)

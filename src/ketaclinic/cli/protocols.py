@@ -72,6 +72,10 @@ def register(app: typer.Typer) -> None:
             WeightPolicy, typer.Option(help="Body-weight policy.")
         ] = WeightPolicy.ACTUAL,
         first_session: Annotated[bool, typer.Option("--first-session")] = False,
+        region: Annotated[
+            str | None, typer.Option(help="Regional profile id, e.g. eu-65-and-over.")
+        ] = None,
+        age: Annotated[int | None, typer.Option(help="Age in years (regional profiles).")] = None,
         override_limit: Annotated[
             list[str] | None, typer.Option("--override-limit", help="Limit id to override.")
         ] = None,
@@ -96,6 +100,8 @@ def register(app: typer.Typer) -> None:
                 dose_mg=dose_mg,
                 policy=policy,
                 first_session=first_session,
+                regional_profile=region,
+                age_years=age,
                 overrides=overrides,
             )
         except KetaclinicError as exc:
