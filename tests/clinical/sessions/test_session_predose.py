@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from clinical.sessions.session_walk import BASELINE, ESK, IV, T0, good_inputs
-from ketaclinic.clinical.policy import ProtocolKind, default_policy
+from ketaclinic.clinical.policy import ProtocolKind, default_policy, effective_policy
 from ketaclinic.clinical.sessions.predose import (
     CheckStatus,
     ClinicianDecision,
@@ -36,11 +36,19 @@ def test_everything_in_order_passes_for_both_kinds() -> None:
         assert result.alerts == []
 
 
-def test_fasting_only_for_esketamine() -> None:
-    assert "fasting" in {c.id for c in predose_checks(ESK)}
-    assert "fasting" not in {c.id for c in predose_checks(IV)}
-    # Food 30 minutes ago would fail esketamine but is no check at all for IV.
-    assert _run(IV, last_food_at=AT - timedelta(minutes=30)).passed
+def test_fasting_required_for_esketamine_and_where_the_clinic_sets_it() -> None:
+    assert all("fasting" in {c.id for c in predose_checks(kind)} for kind in ProtocolKind)
+    # Food 30 minutes ago fails esketamine; racemic ketamine has no sourced fasting rule.
+    esk = _run(ESK, last_food_at=AT - timedelta(minutes=30))
+    assert _item(esk, "fasting")[0] is CheckStatus.FAILED
+    iv = _run(IV, last_food_at=AT - timedelta(minutes=30))
+    assert iv.passed
+    assert "not required" in _item(iv, "fasting")[1]
+    # A clinic that asks for 6 hours without food for IV ketamine gets the check.
+    policy, _ = effective_policy(IV, {"fasting_food_minutes": 360})
+    inputs = good_inputs(IV, last_food_at=AT - timedelta(minutes=300))
+    strict = evaluate_predose(IV, inputs, policy, at=AT)
+    assert _item(strict, "fasting")[0] is CheckStatus.FAILED
 
 
 def test_fasting_food_two_hours_liquids_thirty_minutes() -> None:

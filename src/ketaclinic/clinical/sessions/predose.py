@@ -142,9 +142,11 @@ def _fasting(inputs: PredoseInputs, policy: EffectivePolicy, at: datetime) -> _O
                 f"last {label} {since:.0f} min ago; needs {minutes:g} min; "
                 f"earliest dosing {ready.isoformat(timespec='minutes')}"
             )
-    return (
-        (F, "Fasting: " + "; ".join(problems) + ".") if problems else (P, "Fasting: as required.")
-    )
+    if problems:
+        return F, "Fasting: " + "; ".join(problems) + "."
+    if policy.get("fasting_food_minutes") is None and policy.get("fasting_liquid_minutes") is None:
+        return P, "Fasting: not required by this protocol or the clinic."
+    return P, "Fasting: as required."
 
 
 def _escort(inputs: PredoseInputs) -> _Outcome:
