@@ -1,0 +1,90 @@
+"""Metrics and pharmacodynamics against hand-derived one-compartment formulas (Kamp 2020 model).
+
+For an IV bolus D into V with k = CL/V: C(t) = D/V e^{-kt}, AUC(0-t) = D/CL (1 - e^{-kt}),
+time above a level L = ln(C0/L)/k, and the effect site Ce = C0 ke0/(ke0-k) (e^{-kt} - e^{-ke0 t}).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from ketaclinic.clinical.vocabulary import Route
+from ketaclinic.pharmacology import Covariates, Dose, Regimen, predict_concentration
+from ketaclinic.pharmacology.pd import nmda_occupancy
+from ketaclinic.pharmacology.schema import load_pharmacodynamics
+
+V_L = 252.0
+CL_L_PER_MIN = 79.0 / 60.0
+K_PER_MIN = CL_L_PER_MIN / V_L
+DOSE_MG = 70.0
+C0_NG_ML = DOSE_MG / V_L * 1000.0
+ADULT = Covariates(weight_kg=70.0)
+
+
+@pytest.fixture(scope="module")
+def bolus() -> object:
+    times = np.linspace(0.0, 480.0, 49)
+    return predict_concentration("kamp", ADULT, Regimen((Dose(Route.IV, DOSE_MG),)), times, discharge_min=95.0)
+
+
+def test_concentration_and_auc(bolus: object) -> None:
+    prediction = bolus
+    times = prediction.times_min  # type: ignore[attr-defined]
+    np.testing.assert_allclose(prediction.concentration_ng_ml, C0_NG_ML * np.exp(-K_PER_MIN * times), rtol=1e-12)  # type: ignore[attr-defined]
+    metrics = prediction.metrics  # type: ignore[attr-defined]
+    assert metrics.cmax_ng_ml == pytest.approx(C0_NG_ML, rel=1e-12)
+    assert metrics.tmax_min == 0.0
+    auc_inf_ng_h_ml = DOSE_MG / CL_L_PER_MIN / 60.0 * 1000.0
+    assert metrics.auc_0_inf_ng_h_ml == pytest.approx(auc_inf_ng_h_ml, rel=1e-10)
+    assert metrics.auc_0_t_ng_h_ml == pytest.approx(auc_inf_ng_h_ml * (1 - math.exp(-K_PER_MIN * 480)), rel=1e-10)
+    assert metrics.concentration_at_discharge_ng_ml == pytest.approx(C0_NG_ML * math.exp(-K_PER_MIN * 95), rel=1e-12)
+
+
+def test_time_in_bands(bolus: object) -> None:
+    for band_times in bolus.metrics.bands:  # type: ignore[attr-defined]
+        band = band_times.band
+        above_low = max(math.log(C0_NG_ML / band.low_ng_ml) / K_PER_MIN, 0.0)
+        above_high = max(math.log(C0_NG_ML / band.high_ng_ml) / K_PER_MIN, 0.0)
+        # 0.1-minute grid with linear interpolation: error well under 0.01 min on this smooth decay.
+        assert band_times.minutes_above == pytest.approx(above_high, abs=0.01)
+        assert band_times.minutes_within == pytest.approx(above_low - above_high, abs=0.02)
+        assert band_times.minutes_below == pytest.approx(480.0 - above_low, abs=0.01)
+        if above_low > 0:
+            assert band_times.falls_below_at_min == pytest.approx(above_low, abs=0.01)
+
+
+def test_effect_site_follows_the_one_compartment_formula(bolus: object) -> None:
+    ke0 = math.log(2) / load_pharmacodynamics().effect_half_time_min()
+    times = bolus.times_min  # type: ignore[attr-defined]
+    expected = C0_NG_ML * ke0 / (ke0 - K_PER_MIN) * (np.exp(-K_PER_MIN * times) - np.exp(-ke0 * times))
+    np.testing.assert_allclose(bolus.effect_site_ng_ml, expected, rtol=1e-9, atol=1e-9)  # type: ignore[attr-defined]
+
+
+def test_occupancy_is_half_at_the_affinity() -> None:
+    pd = load_pharmacodynamics()
+    molar_mass = pd.molar_mass_g_per_mol.ketamine
+    ki_s = pd.affinity("s-ketamine").ki_um
+    assert nmda_occupancy(np.array([ki_s * molar_mass]), "esketamine")[0] == pytest.approx(0.5)
+    # Racemate: half S, half R compete for the same site.
+    ki_r = pd.affinity("r-ketamine").ki_um
+    c_um = 1.0
+    load = c_um / 2 / ki_s + c_um / 2 / ki_r
+    assert nmda_occupancy(np.array([c_um * molar_mass]), "racemic-ketamine")[0] == pytest.approx(load / (1 + load))
+
+
+def test_infusion_peak_is_at_the_end_of_infusion() -> None:
+    regimen = Regimen((Dose(Route.IV, 35.0, 0.0, 40.0),))
+    prediction = predict_concentration("kamp", ADULT, regimen, np.linspace(0, 240, 25))
+    rate = 35.0 / 40.0
+    expected = rate / CL_L_PER_MIN * (1 - math.exp(-K_PER_MIN * 40)) * 1000.0
+    assert prediction.metrics.tmax_min == pytest.approx(40.0, abs=1e-4)
+    assert prediction.metrics.cmax_ng_ml == pytest.approx(expected, rel=1e-9)
+
+
+def test_prediction_json_has_the_documented_keys(bolus: object) -> None:
+    payload = bolus.to_json()  # type: ignore[attr-defined]
+    for key in ("times_min", "concentration_ng_ml", "cmax_ng_ml", "tmax_min", "auc_ng_h_ml", "bands", "notes"):
+        assert key in payload
