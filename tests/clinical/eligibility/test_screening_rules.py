@@ -206,7 +206,9 @@ def test_suicide_risk_routes_to_same_day_assessment_not_exclusion() -> None:
     ],
 )
 def test_a_missing_fact_is_reported_missing_never_absent(field: str, rule_id: str) -> None:
-    result = run(complete(**{field: None}))
+    data = complete()
+    data[field] = None
+    result = run(data)
     finding = next(f for f in result.findings if f.rule_id == rule_id)
     assert finding.rule_class is RuleClass.MISSING_INFORMATION
     assert finding.status == "unknown"
