@@ -92,8 +92,8 @@ def test_finalise_refuses_while_any_field_is_missing() -> None:
     )
     missing = rems.missing_fields(form)
     assert "last_name" in missing
-    assert "enrolled_in_rems" in missing
     assert "maois" in missing
+    assert "enrolled_in_rems" not in missing  # asked only for a first treatment
     assert "first_name" not in missing
     with pytest.raises(RuleViolation, match="missing: last_name"):
         rems.finalise(form, by=PRESCRIBER, at=hm(12, 0))
@@ -112,6 +112,14 @@ def test_each_required_field_blocks_finalising(field: str) -> None:
     assert rems.missing_fields(blank) == [field]
     with pytest.raises(RuleViolation, match=field):
         rems.finalise(blank, by=PRESCRIBER, at=hm(12, 0))
+
+
+def test_enrolment_is_asked_for_a_first_treatment_only() -> None:
+    form = rems.form_from_record(discharged_session(), PATIENT, SETTING, POLICY)
+    first = form.model_copy(update={"first_treatment": True, "enrolled_in_rems": None})
+    assert rems.missing_fields(first) == ["enrolled_in_rems"]
+    later = form.model_copy(update={"first_treatment": False, "enrolled_in_rems": None})
+    assert rems.missing_fields(later) == []
 
 
 def test_serious_adverse_event_needs_its_description() -> None:

@@ -1,11 +1,17 @@
 """SPRAVATO REMS Patient Monitoring Form (outpatient), generated from a session record.
 
-Form version: the fields follow the outpatient Patient Monitoring Form dated 11/2021 as summarised
-in the project reference (clinical.md 2.4, source S44 - a third-party copy of the form), plus the
-respiratory-depression and serious-adverse-event questions listed for the 2024 copy
-(interop.md 1.2). The exact wording and sub-fields of the events section could not be verified
-(the copy was truncated), and later (2025+) REMS modifications are unverified: re-check the
-current form on spravatorems.com before relying on this layout.
+Form version: the fields follow the outpatient Patient Monitoring Form (c) Janssen 11/2021, as
+read in third-party copies (manuzoid.com, 11/2021; manualspro.net, posted 2024; clinical.md 2.4
+[S44]) and the J&J MedicalConnect PMF overview video [S45]: patient (name, date of birth, sex,
+first treatment; enrolment asked only for a first treatment), four concomitant-medication classes,
+monitoring HCP, setting, date, dose 56/84/other and lot, total minutes from the first device to
+the end of monitoring, the "ready to leave without the 2-hour rule" minutes from the start of
+administration, vitals acceptable before and at completion, BP before, 40 minutes after and
+before completion. The events section (sedation / dissociation / respiratory depression, serious
+adverse event) was truncated in every copy, so its exact sub-fields are unverified, as are any
+2025+ REMS changes: re-check the current form on spravatorems.com before relying on this layout.
+Simplifications: one HCP name field (the form has first/last) and one address line (the form has
+address 1/2, city, state, ZIP).
 The form is due within 7 days of every session (REMS; [S44] [S45]).
 """
 
@@ -104,6 +110,8 @@ class RemsMonitoringForm(RemsPatientFacts, RemsSetting):
 _NOT_REQUIRED = frozenset(
     {
         "opioids",
+        # Asked only when this is the patient's first treatment (J&J PMF overview video).
+        "enrolled_in_rems",
         "form_version",
         "serious_adverse_event_description",
         "finalised_by",
@@ -118,6 +126,8 @@ REQUIRED_FIELDS = tuple(f for f in RemsMonitoringForm.model_fields if f not in _
 def missing_fields(form: RemsMonitoringForm) -> list[str]:
     """Every required field without an answer, in form order."""
     missing = [name for name in REQUIRED_FIELDS if getattr(form, name) is None]
+    if form.first_treatment and form.enrolled_in_rems is None:
+        missing.append("enrolled_in_rems")
     if form.serious_adverse_event and not form.serious_adverse_event_description:
         missing.append("serious_adverse_event_description")
     return missing
