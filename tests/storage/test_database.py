@@ -107,3 +107,11 @@ def test_naive_times_are_refused(session_factory: SessionFactory) -> None:
 def test_unsupported_url_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="not supported"):
         make_engine("mysql://clinic@localhost/ketaclinic")
+
+
+def test_plain_postgresql_url_uses_the_shipped_psycopg_driver() -> None:
+    engine = make_engine("postgresql://clinic@127.0.0.1:1/ketaclinic")
+    try:
+        assert engine.dialect.driver == "psycopg"
+    finally:
+        engine.dispose()

@@ -7,6 +7,7 @@ discarded at the end, and it makes CREATE DATABASE from the template several tim
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import shutil
@@ -145,6 +146,8 @@ def start_postgres() -> PostgresServer:
         for attempt in range(3):
             try:
                 server.start()
+                # Backstop for an interrupted run: the session fixture normally stops it first.
+                atexit.register(server.stop)
                 return server
             except RuntimeError:
                 # Another process may have taken the port between choosing and binding it.
