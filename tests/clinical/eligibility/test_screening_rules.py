@@ -316,3 +316,10 @@ def test_findings_are_listed_most_serious_first() -> None:
     order = [f.rule_class for f in run(data).findings if f.status != "met"]
     assert order[0] is RuleClass.ABSOLUTE
     assert order[-1] is RuleClass.MISSING_INFORMATION
+
+
+def test_psychotic_depression_cannot_coexist_with_psychosis_ruled_out() -> None:
+    data = complete()
+    data["diagnoses"] = [{"condition": "mdd-psychotic"}]
+    with pytest.raises(ValueError, match="mdd-psychotic"):
+        ScreeningInput.model_validate(data)

@@ -347,6 +347,8 @@ def _volumes(
         raise InvalidInput(
             f"Infusion duration must be above 0 minutes (got {minutes:g}).", field="duration_min"
         )
+    # The drug is added to the bag without first withdrawing an equal volume, so the pump must
+    # run bag plus drug in the set time to deliver the whole dose.
     total = bag + volume
     rate = round_to(total / (minutes / 60), dosing_policy().measuring.rate_increment_ml_per_h)
     out.update(

@@ -96,6 +96,12 @@ class ScreeningInput(_Strict):
     def _no_contradictions(self) -> ScreeningInput:
         stated = {d.condition for d in self.diagnoses if d.status is not ConditionStatus.RULED_OUT}
         clash = stated & set(self.ruled_out)
+        ruled_out_psychosis = ConditionId.PSYCHOSIS in self.ruled_out or any(
+            d.condition is ConditionId.PSYCHOSIS and d.status is ConditionStatus.RULED_OUT
+            for d in self.diagnoses
+        )
+        if ruled_out_psychosis and ConditionId.MAJOR_DEPRESSION_PSYCHOTIC in stated:
+            clash.add(ConditionId.MAJOR_DEPRESSION_PSYCHOTIC)
         if clash:
             names = ", ".join(sorted(clash))
             raise ValueError(f"conditions both diagnosed and ruled out: {names}")
