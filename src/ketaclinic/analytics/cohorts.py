@@ -1,0 +1,208 @@
+"""The cohort questions a medical director and a researcher ask first, with 95% intervals.
+
+Written once with Ibis; the same code runs on DuckDB and on Spark. Each question is one query
+whose small result comes back as a pandas frame; intervals are added in Python (Wilson).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from ketaclinic.analytics.course_outcomes import (
+    assessments,
+    durability_inputs,
+    rules_for,
+    timepoint_outcomes,
+)
+from ketaclinic.analytics.dataset import Dataset
+from ketaclinic.analytics.durability import KaplanMeier, kaplan_meier_by
+from ketaclinic.analytics.stats import wilson_arrays
+from ketaclinic.clinical import outcomes as clinical_outcomes
+
+# Age bands of ten years; 90 stands for 90 or over in the research dataset (Safe Harbor).
+AGE_BANDS = ((18, 29), (30, 39), (40, 49), (50, 59), (60, 69), (70, 79), (80, 89))
+DIMENSIONS = ("all", "protocol", "route", "dose", "indication", "age_band", "sex", "site")
+
+
+@dataclass(frozen=True)
+class CohortResults:
+    engine: str
+    patients: int
+    courses: int
+    # dimension, value, timepoint, instrument, n, responders, remitters, worsened + rates and CIs
+    outcomes: pd.DataFrame
+    durability: dict[str, KaplanMeier]  # by protocol, plus "all"
+    adverse_events: pd.DataFrame  # route, term, serious, events, sessions, patients_with, patients
+    bp_alerts: pd.DataFrame  # protocol_id, sessions, alert_sessions, patients, alert_patients
+    dropout: pd.DataFrame  # protocol_id, courses, dropped_out
+    notes: list[str] = field(default_factory=list)
+
+
+def with_wilson(frame: pd.DataFrame, events: str, n: str, prefix: str) -> pd.DataFrame:
+    """Add ``<prefix>``, ``<prefix>_low`` and ``<prefix>_high`` columns (Wilson 95%)."""
+    counts = frame[events].to_numpy(float)
+    totals = frame[n].to_numpy(float)
+    low, high = wilson_arrays(counts, totals)
+    out = frame.copy()
+    out[prefix] = counts / totals
+    out[f"{prefix}_low"] = low
+    out[f"{prefix}_high"] = high
+    return out
+
+
+def _age_band(age: ir.IntegerValue) -> ir.StringValue:
+    cases = [((age >= low) & (age <= high), f"{low}-{high}") for low, high in AGE_BANDS]
+    return ibis.cases(*cases, else_="90+")
+
+
+def _dose_label(courses: ir.Table) -> ir.StringValue:
+    per_kg = courses.dose_mg_per_kg.round(2).cast("string").concat(" mg/kg")
+    fixed = courses.dose_mg.round(0).cast("int64").cast("string").concat(" mg")
+    return ibis.ifelse(courses.dose_mg_per_kg.notnull(), per_kg, fixed.fill_null("unknown"))
+
+
+def _strata(ds: Dataset) -> ir.Table:
+    courses = ds.courses.mutate(dose=_dose_label(ds.courses))
+    patients = ds.patients.mutate(age_band=_age_band(ds.patients.age_years))
+    joined = courses.join(patients, "patient_key")
+    return joined.select(
+        "course_key",
+        protocol=joined.protocol_id,
+        route=joined.route,
+        dose=joined.dose,
+        indication=joined.primary_indication,
+        age_band=joined.age_band,
+        sex=joined.sex,
+        site=joined.site_id,
+    )
+
+
+def _outcomes_by_dimension(timepoints: ir.Table, strata: ir.Table) -> pd.DataFrame:
+    rows = timepoints.join(strata, "course_key")
+    parts = []
+    for dimension in DIMENSIONS:
+        value = ibis.literal("all") if dimension == "all" else rows[dimension].cast("string")
+        grouped = rows.mutate(value=value.fill_null("unknown")).group_by(
+            ["timepoint", "instrument", "value"]
+        )
+        parts.append(
+            grouped.aggregate(
+                n=lambda t: t.count(),
+                responders=lambda t: t.response.cast("int64").sum(),
+                remitters=lambda t: t.remission.cast("int64").sum(),
+                worsened=lambda t: t.worsened.cast("int64").sum(),
+            ).mutate(dimension=ibis.literal(dimension))
+        )
+    frame = ibis.union(*parts, distinct=False).to_pandas()
+    frame = frame.sort_values(["dimension", "value", "instrument", "timepoint"]).reset_index(
+        drop=True
+    )
+    for column in ("n", "responders", "remitters", "worsened"):
+        frame[column] = frame[column].fillna(0).astype("int64")
+    frame = with_wilson(frame, "responders", "n", "response")
+    frame = with_wilson(frame, "remitters", "n", "remission")
+    return with_wilson(frame, "worsened", "n", "worsening")
+
+
+def _adverse_events(ds: Dataset) -> pd.DataFrame:
+    given = ds.sessions.filter(ds.sessions.status != "no-show")
+    routes = ds.courses.select("course_key", "route")
+    given = given.join(routes, "course_key")
+    denominators = (
+        given.group_by("route")
+        .aggregate(sessions=lambda t: t.count(), patients=lambda t: t.patient_key.nunique())
+        .to_pandas()
+    )
+    events = ds.adverse_events.join(routes, "course_key")
+    counts = (
+        events.group_by(["route", "term", "serious"])
+        .aggregate(
+            events=lambda t: t.count(),
+            sessions_with=lambda t: t.session_key.nunique(),
+            patients_with=lambda t: t.patient_key.nunique(),
+        )
+        .to_pandas()
+    )
+    frame = counts.merge(denominators, on="route", how="left")
+    frame = frame.sort_values(["route", "term", "serious"]).reset_index(drop=True)
+    frame = with_wilson(frame, "sessions_with", "sessions", "per_session")
+    return with_wilson(frame, "patients_with", "patients", "per_patient")
+
+
+def _bp_alerts(ds: Dataset) -> pd.DataFrame:
+    given = ds.sessions.filter(ds.sessions.status != "no-show")
+    joined = given.join(ds.courses.select("course_key", "protocol_id", "route"), "course_key")
+    per_patient = joined.group_by(["protocol_id", "route", "patient_key"]).aggregate(
+        any_alert=lambda t: t.bp_alert.cast("int64").max()
+    )
+    sessions = (
+        joined.group_by(["protocol_id", "route"])
+        .aggregate(
+            sessions=lambda t: t.count(), alert_sessions=lambda t: t.bp_alert.cast("int64").sum()
+        )
+        .to_pandas()
+    )
+    patients = (
+        per_patient.group_by(["protocol_id", "route"])
+        .aggregate(patients=lambda t: t.count(), alert_patients=lambda t: t.any_alert.sum())
+        .to_pandas()
+    )
+    frame = sessions.merge(patients, on=["protocol_id", "route"]).sort_values("protocol_id")
+    frame = with_wilson(frame.reset_index(drop=True), "alert_sessions", "sessions", "per_session")
+    return with_wilson(frame, "alert_patients", "patients", "per_patient")
+
+
+def _dropout(ds: Dataset) -> pd.DataFrame:
+    frame = (
+        ds.courses.group_by(["protocol_id", "route"])
+        .aggregate(
+            courses=lambda t: t.count(), dropped_out=lambda t: t.dropped_out.cast("int64").sum()
+        )
+        .to_pandas()
+        .sort_values("protocol_id")
+        .reset_index(drop=True)
+    )
+    return with_wilson(frame, "dropped_out", "courses", "dropout")
+
+
+def analyse_cohort(ds: Dataset) -> CohortResults:
+    """Run every cohort question on ``ds`` (DuckDB or Spark) and return small result frames."""
+    instruments = ds.scores.select("instrument").distinct().to_pandas()["instrument"].tolist()
+    rules = rules_for(instruments)
+    # The worsening margin lives with the other outcome rules; no public accessor exists yet.
+    min_rise = clinical_outcomes._file().defaults.worsening_min_rise_points
+    post = assessments(ds.scores, rules).cache()
+    timepoints = timepoint_outcomes(post, ds.courses, min_rise)
+    strata = _strata(ds)
+    outcomes = _outcomes_by_dimension(timepoints, strata)
+    durations = durability_inputs(post, rules).join(
+        strata.select("course_key", "protocol", "route"), "course_key"
+    )
+    durations = durations.mutate(
+        duration_days=durations.relapse_day.fill_null(durations.last_day)
+        - durations.first_response_day,
+        relapsed=durations.relapse_day.notnull(),
+    )
+    counted = durations.group_by(["protocol", "route", "duration_days", "relapsed"]).aggregate(
+        courses=lambda t: t.count()
+    )
+    durability = kaplan_meier_by(counted.to_pandas(), ["all", "protocol", "route"])
+    notes = []
+    skipped = sorted(set(instruments) - set(rules))
+    if skipped:
+        notes.append(f"No outcome rules for {', '.join(skipped)}; their scores were not judged.")
+    return CohortResults(
+        engine=ds.engine,
+        patients=int(ds.patients.count().to_pandas()),
+        courses=int(ds.courses.count().to_pandas()),
+        outcomes=outcomes,
+        durability=durability,
+        adverse_events=_adverse_events(ds),
+        bp_alerts=_bp_alerts(ds),
+        dropout=_dropout(ds),
+        notes=notes,
+    )
