@@ -90,6 +90,9 @@ def test_esketamine_mar_has_each_device_and_the_lot() -> None:
     assert record.dosing.delivered_device_mg == 56
     assert record.dosing.lot_number == "LOT-ESK-001"
     assert record.dosing.dose_mg_per_kg == pytest.approx(56 / 70)
+    # Devices 5 minutes apart meet a 5-minute spacing; a 6-minute rule would flag the second.
+    assert record.dosing.early_devices(5) == []
+    assert [e.at for e in record.dosing.early_devices(6)] == [hm(9, 20)]
 
 
 def test_iv_mar_with_pause_resume_and_rate_change() -> None:

@@ -8,7 +8,8 @@ lot from here.
 
 from __future__ import annotations
 
-from datetime import datetime
+import itertools
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -73,6 +74,19 @@ class DosingRecord(BaseModel):
     def first_device_at(self) -> datetime | None:
         devices = self.devices
         return min(e.at for e in devices) if devices else None
+
+    def early_devices(self, spacing_minutes: float) -> list[DosingEvent]:
+        """Devices given sooner than the protocol's spacing after the previous one.
+
+        The label asks for 5 minutes between devices; the value comes from the protocol data
+        (``ketaclinic.clinical.protocols``). What happened is recorded either way; this list lets
+        the service warn and the record show it.
+        """
+        ordered = sorted(self.devices, key=lambda e: e.at)
+        gap = timedelta(minutes=spacing_minutes)
+        return [
+            later for earlier, later in itertools.pairwise(ordered) if later.at - earlier.at < gap
+        ]
 
     @property
     def delivered_device_mg(self) -> float:
