@@ -6,7 +6,15 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from clinical.sessions.session_walk import BASELINE, RECOVERED, T0
+from clinical.sessions.session_walk import (
+    BASELINE,
+    IV,
+    RECOVERED,
+    T0,
+    checked_in,
+    dosed_iv,
+    observe,
+)
 from ketaclinic.clinical.policy import default_policy, effective_policy
 from ketaclinic.clinical.sessions.alerts import Measures
 from ketaclinic.clinical.sessions.checkpoints import (
@@ -14,6 +22,7 @@ from ketaclinic.clinical.sessions.checkpoints import (
     TimedMeasures,
     checkpoint_status,
     monitoring_schedule,
+    session_checkpoints,
 )
 from ketaclinic.errors import InvalidInput
 
@@ -138,3 +147,16 @@ def test_bad_times_are_refused() -> None:
         monitoring_schedule(
             POLICY, dose_started_at=datetime(2026, 3, 2, 9), dose_ended_at=None, now=hm(9, 0)
         )
+
+
+def test_checkpoints_of_a_session_record() -> None:
+    record = dosed_iv()  # infusion 09:15-09:55, baseline reading at 09:05
+    record = observe(record, "v1", hm(9, 26), RECOVERED, POLICY)
+    statuses = {
+        s.checkpoint.id: s.state for s in session_checkpoints(record, POLICY, now=hm(9, 50))
+    }
+    assert statuses["rems-bp-predose"] is CheckpointState.DONE
+    assert statuses["vitals-during-1"] is CheckpointState.DONE
+    assert statuses["vitals-during-2"] is CheckpointState.LATE  # due 09:35, nothing by 09:50
+    assert statuses["vitals-during-3"] is CheckpointState.DUE  # due 09:45
+    assert session_checkpoints(checked_in(IV), POLICY, now=hm(9, 50)) == []

@@ -13,12 +13,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from ketaclinic.clinical.policy import EffectivePolicy
 from ketaclinic.clinical.sessions.alerts import Measures
 from ketaclinic.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from ketaclinic.clinical.sessions.record import SessionRecord
 
 _BP = ("systolic_mmhg", "diastolic_mmhg")
 _VITALS = (*_BP, "heart_rate_bpm", "spo2_percent")
@@ -217,3 +221,23 @@ def _open_state(
     if now <= due_at + missed_after:
         return CheckpointState.LATE
     return CheckpointState.MISSED
+
+
+def session_checkpoints(
+    record: SessionRecord, policy: EffectivePolicy, *, now: datetime
+) -> list[CheckpointStatus]:
+    """The checkpoints of a session record at ``now`` (empty before dosing starts)."""
+    dosing = record.dosing
+    if dosing is None:
+        return []
+    schedule = monitoring_schedule(
+        policy,
+        dose_started_at=dosing.observation_anchor,
+        dose_ended_at=dosing.stopped_at,
+        now=now,
+        with_bprs=record.with_bprs,
+    )
+    readings = [
+        TimedMeasures(taken_at=o.taken_at, measures=o.measures) for o in record.observations
+    ]
+    return checkpoint_status(schedule, readings, policy, now=now)
