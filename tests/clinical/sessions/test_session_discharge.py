@@ -153,3 +153,15 @@ def test_iv_observation_counts_from_start_of_infusion_and_is_clinic_configurable
         assess_discharge(record, policy, at=at, escort_present=True).clinically_ready_minutes == 75
     )
     assert BASELINE.systolic_mmhg == 128  # the baseline all the ranges above were worked from
+
+
+def test_discharge_needs_a_fresh_assessment() -> None:
+    record = _session()
+    assessment = _assess(record, hm(11, 15))
+    ready = R.mark_ready(record, assessment, at=hm(11, 15), by=NURSE)
+    worse = observe(ready, "late", hm(11, 17), RECOVERED.model_copy(update={"moaas": 4}), POLICY)
+    with pytest.raises(RuleViolation, match="assess again"):
+        R.discharge(worse, assessment, at=hm(11, 18), by=NURSE)
+    again = _assess(worse, hm(11, 18))
+    assert "moaas-5" in _unmet(again)
+    assert R.discharge(ready, assessment, at=hm(11, 18), by=NURSE).state.value == "discharged"

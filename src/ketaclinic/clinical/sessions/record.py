@@ -177,6 +177,8 @@ def pass_predose(
 ) -> SessionRecord:
     if result.protocol_kind is not record.protocol_kind:
         raise InvalidInput("The pre-dose result is for another protocol kind.", field="predose")
+    if result.evaluated_at > at:
+        raise InvalidInput("The pre-dose checks are dated after this step.", field="predose")
     if not result.passed:
         unmet = "; ".join(f"{i.title}: {i.message}" for i in result.unmet())
         raise RuleViolation(f"Pre-dose checks not passed ({result.status.value}): {unmet}")
@@ -290,6 +292,13 @@ def _check_assessment(record: SessionRecord, assessment: DischargeAssessment, at
     if not assessment.ready:
         unmet = "; ".join(u.message for u in assessment.unmet)
         raise RuleViolation(f"Discharge criteria not met: {unmet}", field="discharge")
+    # A reading or an alert that came in after the assessment may change the answer.
+    newer = [o for o in record.observations if assessment.assessed_at < o.taken_at <= at]
+    if newer or record.open_alerts:
+        raise RuleViolation(
+            "New readings or open alerts since the discharge assessment; assess again.",
+            field="discharge",
+        )
 
 
 def mark_ready(
