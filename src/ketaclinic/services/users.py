@@ -268,6 +268,7 @@ def accept_invitation(
     token: str,
     password: str,
     password_minimum_length: int = DEFAULT_PASSWORD_MINIMUM,
+    ip_address: str | None = None,
     now: datetime,
 ) -> User:
     """Set the password from a link; the link then stops working."""
@@ -276,7 +277,8 @@ def accept_invitation(
     user.password_hash = hash_password(password)
     user.updated_at = now
     invitation.used_at = now
-    record_event(db, actor_for(user), "user.password_set", "user", user.id, now=now)
+    actor = actor_for(user, ip_address=ip_address)
+    record_event(db, actor, "user.password_set", "user", user.id, now=now)
     return user
 
 

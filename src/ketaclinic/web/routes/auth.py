@@ -156,6 +156,7 @@ def set_password(
                 token=token,
                 password=password,
                 password_minimum_length=request.app.state.security.password_minimum_length,
+                ip_address=client_ip(request),
                 now=now,
             )
         except InvalidInput as exc:

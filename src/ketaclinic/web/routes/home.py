@@ -16,14 +16,12 @@ router = APIRouter(tags=["home"])
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, user: CurrentUser) -> Response:
     matrix = permission_matrix()
-    granted = [
-        {
-            "permission": permission,
-            "action": "View" if permission.endswith(":read") else "Change",
-            "description": matrix.resources[permission.partition(":")[0]].description,
-        }
-        for permission in matrix.granted(user.role)
-    ]
+    granted: list[dict[str, str]] = []
+    for rule in matrix.resources.values():
+        reads, changes = user.role in rule.read, user.role in rule.change
+        if reads or changes:
+            action = "View and change" if reads and changes else ("View" if reads else "Change")
+            granted.append({"action": action, "description": rule.description})
     context = {
         "role_description": matrix.roles[user.role].description,
         "pages": [item for item in nav_for(user.role) if item.href != "/"],
