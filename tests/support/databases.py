@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from ketaclinic.storage.migrate import upgrade
-from support.postgres import PostgresServer, start_postgres
+from support.postgres import PostgresServer, fast_temp_dir, start_postgres
 
 BACKENDS = ("sqlite", "postgresql")
 TEMPLATE_DB = "ketaclinic_template"
@@ -24,7 +24,7 @@ TEMPLATE_DB = "ketaclinic_template"
 
 class SQLiteDatabases:
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="ketaclinic-sqlite-"))
+        self.root = Path(tempfile.mkdtemp(prefix="ketaclinic-sqlite-", dir=fast_temp_dir()))
         self._counter = itertools.count(1)
         self._template: Path | None = None
 
