@@ -245,3 +245,23 @@ def test_registration_refuses_a_future_birth_date(db: Session, ctx: RequestConte
         patients.register_patient(db, ctx, MARIA | {"date_of_birth": future})
     assert date.fromisoformat(future) > ctx.now.date()
     assert ctx.now.tzinfo is UTC
+
+
+def test_list_patients_sorts_by_name_and_searches_names_and_clinic_numbers(
+    session_factory: SessionFactory, ctx: RequestContext
+) -> None:
+    people = [("Zoe", "Abara", "K-3"), ("Liam", "Murphy", "K-1"), ("Ana", "Murphy", "K-2")]
+    with transaction(session_factory) as db:
+        for given, family, mrn in people:
+            patients.register_patient(
+                db, ctx, MARIA | {"given_name": given, "family_name": family}, mrn=mrn
+            )
+    with session_factory() as db:
+        everyone = patients.list_patients(db)
+        murphys = patients.list_patients(db, search="murPHY")
+        by_number = patients.list_patients(db, search="k-3")
+        with pytest.raises(InvalidInput, match="limit"):
+            patients.list_patients(db, limit=0)
+    assert [p.display_name for p in everyone] == ["Abara, Zoe", "Murphy, Ana", "Murphy, Liam"]
+    assert [p.mrn for p in murphys] == ["K-2", "K-1"]
+    assert [p.display_name for p in by_number] == ["Abara, Zoe"]

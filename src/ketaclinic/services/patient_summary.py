@@ -1,12 +1,15 @@
 """The patient summary a clinician reads: the record with the derived facts (age, BMI, TRD count).
 
-Kept apart from the write use cases in ``patients.py``; ``patients.get_patient_summary`` is the
-public name.
+Kept apart from the write use cases in ``patients.py``; ``patients.get_patient_summary`` and
+``patients.list_patients`` are the public names.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.record import (
@@ -26,6 +29,7 @@ from ketaclinic.clinical.treatment_resistance import (
 )
 from ketaclinic.clinical.vitals import VitalKind, bmi_kg_per_m2
 from ketaclinic.clinical.vocabulary import MedicationClass
+from ketaclinic.errors import InvalidInput
 from ketaclinic.services.audit import record_event
 from ketaclinic.services.context import RequestContext
 from ketaclinic.storage.tables.measurements import ObservationRow
@@ -122,3 +126,45 @@ def build_summary(db: Session, ctx: RequestContext, patient: PatientRow) -> Pati
     )
     record_event(db, ctx.actor, "patient.read", "patient", pid, patient_id=pid, now=ctx.now)
     return summary
+
+
+@dataclass(frozen=True)
+class PatientListItem:
+    patient_id: str
+    mrn: str
+    display_name: str
+    date_of_birth: date
+    sex: str
+    is_synthetic: bool
+
+
+def list_patients(
+    db: Session, *, search: str | None = None, limit: int = 100, offset: int = 0
+) -> list[PatientListItem]:
+    """Patients by family then given name; ``search`` matches a name part or the clinic number."""
+    if not 1 <= limit <= 1000:
+        raise InvalidInput("limit must be between 1 and 1000.", field="limit")
+    query = select(PatientRow).order_by(
+        PatientRow.family_name, PatientRow.given_name, PatientRow.mrn
+    )
+    if search and search.strip():
+        pattern = f"%{search.strip().lower()}%"
+        query = query.where(
+            or_(
+                func.lower(PatientRow.family_name).like(pattern),
+                func.lower(PatientRow.given_name).like(pattern),
+                func.lower(PatientRow.preferred_name).like(pattern),
+                func.lower(PatientRow.mrn).like(pattern),
+            )
+        )
+    return [
+        PatientListItem(
+            patient_id=row.id,
+            mrn=row.mrn,
+            display_name=f"{row.family_name}, {row.preferred_name or row.given_name}",
+            date_of_birth=row.date_of_birth,
+            sex=row.sex,
+            is_synthetic=row.is_synthetic,
+        )
+        for row in db.scalars(query.limit(limit).offset(offset))
+    ]

@@ -32,7 +32,9 @@ from ketaclinic.clinical.vitals import VitalKind, validate_vital, vital_definiti
 from ketaclinic.errors import InvalidInput, NotFound
 from ketaclinic.services.audit import record_event
 from ketaclinic.services.context import RequestContext
+from ketaclinic.services.patient_summary import PatientListItem as PatientListItem
 from ketaclinic.services.patient_summary import build_summary
+from ketaclinic.services.patient_summary import list_patients as list_patients
 from ketaclinic.storage.database import atomic
 from ketaclinic.storage.tables.measurements import ObservationRow
 from ketaclinic.storage.tables.patients import (
