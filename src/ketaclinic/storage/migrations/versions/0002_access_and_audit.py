@@ -29,6 +29,12 @@ def upgrade() -> None:
         sa.Column("last_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_chain_head")),
     )
+    # The single head row exists from the start, so the first two concurrent writers lock it
+    # rather than race to insert it (64 zeros: the genesis hash of services.audit).
+    op.execute(
+        "INSERT INTO audit_chain_head (id, last_sequence, last_hash) "
+        "VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000')"
+    )
     op.create_table(
         "audit_events",
         sa.Column("sequence", sa.Integer(), nullable=False),
