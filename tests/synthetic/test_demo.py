@@ -149,3 +149,15 @@ def test_loading_more_patients_later_only_adds_the_new_ones(
     with session_factory() as db:
         assert _count(db, PatientRow) == 5
     assert plan_patient(4, 0, AS_OF).mrn == "DEMO-4-001"
+
+
+def test_reloading_on_a_later_day_keeps_the_first_clinic_date(
+    session_factory: SessionFactory, ctx: RequestContext
+) -> None:
+    with transaction(session_factory) as db:
+        load_demo(db, RequestContext(actor=ctx.actor, now=AS_OF), seed=6, patients_count=3)
+    later = RequestContext(actor=ctx.actor, now=AS_OF + timedelta(days=40))
+    with transaction(session_factory) as db:
+        report = load_demo(db, later, seed=6, patients_count=3)
+    assert report.as_of == AS_OF
+    assert sum(report.written.values()) == 0

@@ -97,6 +97,11 @@ def load_scores(db: Session, ctx: RequestContext, person: DemoPatient, seed: int
     return written
 
 
+def _first_load_time(db: Session, seed: int) -> datetime | None:
+    first_patient = db.get(PatientRow, demo_id(seed, "patient", 0))
+    return None if first_patient is None else first_patient.created_at
+
+
 DEMO_PARTS: list[tuple[str, DemoPart]] = [
     ("records", load_record),
     ("intake measurements", load_intake_measurements),
@@ -130,8 +135,13 @@ def load_demo(
     patients_count: int = DEFAULT_PATIENTS,
     as_of: datetime | None = None,
 ) -> DemoReport:
-    """Write the demo clinic for ``seed`` into the caller's transaction (the caller commits)."""
-    moment = as_of or ctx.now
+    """Write the demo clinic for ``seed`` into the caller's transaction (the caller commits).
+
+    The clinic's "today" is ``as_of`` (default: the call's time) on the first load; later loads of
+    the same seed reuse the first load's date, so the plan (and every id and time) is unchanged
+    and nothing drifts or doubles when the command is run again on another day.
+    """
+    moment = as_of or _first_load_time(db, seed) or ctx.now
     report = DemoReport(seed=seed, as_of=moment, patients_planned=patients_count)
     for person in plan_demo(seed, moment, patients_count):
         if db.get(PatientRow, person.patient_id) is None:
