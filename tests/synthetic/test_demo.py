@@ -161,3 +161,11 @@ def test_reloading_on_a_later_day_keeps_the_first_clinic_date(
         report = load_demo(db, later, seed=6, patients_count=3)
     assert report.as_of == AS_OF
     assert sum(report.written.values()) == 0
+
+
+def test_demo_refuses_instruments_whose_total_is_not_the_item_sum() -> None:
+    from ketaclinic.synthetic.demo_plan import _answers
+
+    # QIDS-SR16 takes the maximum within domains, so a total cannot be spread item by item.
+    with pytest.raises(ValueError, match="plain-sum"):
+        _answers(np.random.default_rng(0), "qids-sr16", 10, suicidal=False)

@@ -161,7 +161,13 @@ def spread_total(rng: np.random.Generator, maxima: list[int], total: int) -> lis
 def _answers(
     rng: np.random.Generator, instrument_id: str, total: int, suicidal: bool
 ) -> tuple[int, ...]:
-    items = get_instrument(instrument_id).items
+    instrument = get_instrument(instrument_id)
+    if instrument.scoring.domains or instrument.scoring.reverse_items:
+        # The sampled total must be the scored total, or the demo's outcome rates would drift.
+        raise ValueError(
+            f"{instrument_id}: the demo spreads totals over plain-sum instruments only"
+        )
+    items = instrument.items
     maxima = [item.max_value for item in items]
     if instrument_id == "phq9" and not suicidal and total <= sum(maxima[:-1]):
         # Item 9 (thoughts of death or self-harm) stays 0 unless the history includes suicidal
