@@ -145,5 +145,7 @@ def test_condition_categories_and_codes() -> None:
     assert condition_definition("psychosis").category == ConditionCategory.PSYCHIATRIC_HISTORY
     assert condition_definition("pregnancy").category == ConditionCategory.REPRODUCTIVE
     assert condition_definition("suicidal-ideation").icd10cm == "R45.851"
+    assert condition_definition("hypertension").icd10cm == "I10"
+    assert condition_definition("cardiovascular-disease").icd10cm is None
     with pytest.raises(InvalidInput, match="Unknown condition 'depression'"):
         condition_definition("depression")
