@@ -54,3 +54,19 @@ def test_a_bad_date_in_the_search_is_explained(signed_in: dict[str, TestClient])
     response = signed_in["administrator"].get("/api/audit/events", params={"since": "yesterday"})
     assert response.status_code == 422
     assert response.json()["field"] == "since"
+
+
+def test_a_refused_attempt_is_recorded_even_though_nothing_else_is(
+    signed_in: dict[str, TestClient],
+) -> None:
+    assert signed_in["researcher"].get("/admin/users").status_code == 403
+    events = (
+        signed_in["administrator"]
+        .get("/api/audit/events", params={"action": "access.denied"})
+        .json()
+    )
+    assert len(events) == 1
+    assert events[0]["actor_role"] == "researcher"
+    assert events[0]["entity_id"] == "/admin/users"
+    assert "may not read" in events[0]["detail"]["reason"]
+    assert signed_in["administrator"].get("/api/audit/verify").json()["ok"] is True

@@ -13,7 +13,7 @@ from ketaclinic import CLINICAL_DISCLAIMER
 from ketaclinic.web.app import STATIC_DIR
 
 PAGES_BY_ROLE = {
-    "administrator": ["/", "/admin/users", "/admin/audit"],
+    "administrator": ["/", "/admin/users", "/admin/audit", "/api-reference"],
     "prescriber": ["/"],
     "nurse": ["/"],
     "patient": ["/"],
@@ -96,3 +96,13 @@ def test_htmx_is_vendored_with_its_licence(app: FastAPI) -> None:
     assert response.status_code == 200
     assert "htmx" in response.text[:200]
     assert (STATIC_DIR / "vendor" / "htmx.LICENSE.txt").read_text().startswith("Zero-Clause BSD")
+
+
+def test_the_api_reference_lists_the_api_from_this_host(signed_in: dict[str, TestClient]) -> None:
+    page = signed_in["nurse"].get("/api-reference")
+    assert page.status_code == 200
+    assert "/api/audit/verify" in page.text
+    assert "/api/me" in page.text
+    # FastAPI's own /docs would load Swagger UI from a CDN, so it is switched off.
+    assert signed_in["nurse"].get("/docs").status_code == 404
+    assert signed_in["nurse"].get("/openapi.json").json()["info"]["title"] == "ketaclinic"

@@ -19,11 +19,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ketaclinic import __version__
-from ketaclinic.errors import KetaclinicError
+from ketaclinic.errors import KetaclinicError, PermissionDenied
 from ketaclinic.settings import Settings
 from ketaclinic.storage.database import SessionFactory, make_engine, make_session_factory
 from ketaclinic.web import routes
-from ketaclinic.web.deps import SignInRequired
+from ketaclinic.web.deps import SignInRequired, record_refusal
 from ketaclinic.web.security.config import SecuritySettings, load_secret_key
 from ketaclinic.web.security.csrf import csrf_valid
 from ketaclinic.web.templating import csrf_binding, has_browser_cookies, make_templates, render
@@ -75,6 +75,8 @@ def _error_response(request: Request, status: int, message: str, field: str | No
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(KetaclinicError)
     async def ketaclinic_error(request: Request, exc: KetaclinicError) -> Response:
+        if isinstance(exc, PermissionDenied):
+            record_refusal(request, exc)
         return _error_response(request, exc.http_status, exc.message, exc.field)
 
     @app.exception_handler(SignInRequired)
@@ -126,6 +128,10 @@ def create_app(
         version=__version__,
         description="Supervised ketamine clinic. Supports clinical judgement; never replaces it.",
         dependencies=[Depends(verify_csrf)],
+        # FastAPI's /docs and /redoc load their scripts from a CDN; ketaclinic pages never load
+        # anything from another host, so the API is described by /api-reference instead.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.security = security or SecuritySettings()

@@ -187,3 +187,23 @@ def api_routes(app: FastAPI) -> list[RouteInfo]:
         for method in sorted(context.methods or ()):
             found.append(RouteInfo(method, str(context.path), dependant, form_body))
     return found
+
+
+def record_refusal(request: Request, error: PermissionDenied) -> None:
+    """Write a refused attempt to the audit trail in its own transaction.
+
+    The request's own transaction is rolled back with the error, but a refusal (a patient trying
+    another record, a researcher opening a chart) is exactly what a reviewer needs to see.
+    """
+    person: Actor | None = getattr(request.state, "person", None)
+    if person is None:
+        return
+    from ketaclinic.services.audit import record_event
+
+    with request.app.state.session_factory() as db:
+        record_event(
+            db, person, "access.denied", "route", request.url.path[:80],
+            detail={"method": request.method, "reason": error.message},
+            now=request.app.state.clock(),
+        )  # fmt: skip
+        db.commit()
