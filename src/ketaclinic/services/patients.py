@@ -10,7 +10,7 @@ JSON); a mapping is validated here and bad fields become an InvalidInput naming 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -211,7 +211,7 @@ def add_antidepressant_trial(
     patient_id: str,
     trial: AntidepressantTrial | Mapping[str, Any],
     *,
-    started_on: Any = None,
+    started_on: date | None = None,
     notes: str | None = None,
     record_id: str | None = None,
 ) -> str:
