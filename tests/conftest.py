@@ -8,7 +8,9 @@
   ``database_url``; everything is dropped after the test.
 - ``ctx``: a RequestContext for a nurse at a fixed clinic time.
 
-The PostgreSQL server is real (started per test process by ``support.postgres``), never mocked.
+The PostgreSQL server is real (started per test process by ``support.postgres``, on tmpfs when
+the machine has a roomy one), never mocked. ``support.factories.make_patient`` builds a realistic
+patient through the services; ``support.clinic`` has the fixed clinic time and two actors.
 """
 
 from __future__ import annotations
