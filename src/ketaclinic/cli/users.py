@@ -12,6 +12,7 @@ from ketaclinic.errors import InvalidInput, KetaclinicError
 from ketaclinic.services.context import SYSTEM
 from ketaclinic.settings import Settings
 from ketaclinic.storage.database import make_engine, make_session_factory, transaction
+from ketaclinic.web.security.config import SecuritySettings
 
 from ._output import fail
 
@@ -41,8 +42,10 @@ def register(app: typer.Typer) -> None:
                 make_session_factory(make_engine(Settings().resolved_database_url()))
             ) as db:
                 user = create_first_administrator(
-                    db, email=email, display_name=name, password=password, now=datetime.now(UTC)
-                )
+                    db, email=email, display_name=name, password=password,
+                    password_minimum_length=SecuritySettings().password_minimum_length,
+                    now=datetime.now(UTC),
+                )  # fmt: skip
                 typer.echo(f"Administrator {user.display_name} <{user.email}> created.")
         except KetaclinicError as error:
             fail(error)

@@ -107,7 +107,13 @@ def create_user(
 
 
 def create_first_administrator(
-    db: Session, *, email: str, display_name: str, password: str, now: datetime
+    db: Session,
+    *,
+    email: str,
+    display_name: str,
+    password: str,
+    password_minimum_length: int = DEFAULT_PASSWORD_MINIMUM,
+    now: datetime,
 ) -> User:
     """The installation's first administrator, from the command line; refused once one exists."""
     existing = db.scalar(select(func.count()).select_from(User).where(User.role == "administrator"))
@@ -117,7 +123,7 @@ def create_first_administrator(
         )
     return create_user(
         db, SYSTEM, email=email, display_name=display_name, role="administrator",
-        password=password, now=now,
+        password=password, password_minimum_length=password_minimum_length, now=now,
     )  # fmt: skip
 
 
