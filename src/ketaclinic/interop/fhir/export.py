@@ -1,0 +1,136 @@
+"""FHIR Bulk Data export (NDJSON, one file per resource type) and the ``$everything`` Bundle.
+
+Every reference in an export resolves inside it: the mappers only point at the patient's own
+resources and at the Questionnaire definitions, written alongside (``Questionnaire.ndjson`` holds
+every instrument a response uses, ``CodeSystem.ndjson`` the local codes).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.resource import Resource
+from sqlalchemy.orm import Session
+
+from ketaclinic.interop.deidentify import Deidentifier
+from ketaclinic.interop.fhir.mappers import patient_resources
+from ketaclinic.interop.fhir.questionnaire import ketaclinic_code_system, questionnaire
+from ketaclinic.interop.fhir.source import PatientData, load_patient_data
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class ExportSummary:
+    out_dir: Path
+    patients: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+
+def resources_for(
+    db: Session, patient_id: str, deidentifier: Deidentifier | None = None
+) -> tuple[PatientData, list[Resource]]:
+    data = load_patient_data(db, patient_id)
+    if deidentifier is not None:
+        data = deidentifier.patient(data)
+    return data, patient_resources(data)
+
+
+def definitions_for(instrument_ids: set[str]) -> list[Resource]:
+    found: list[Resource] = [questionnaire(i) for i in sorted(instrument_ids)]
+    found.append(ketaclinic_code_system())
+    return found
+
+
+def to_json(resource: Resource) -> str:
+    return resource.model_dump_json(exclude_none=True)
+
+
+def export_ndjson(
+    db: Session,
+    out_dir: Path,
+    patient_ids: Sequence[str],
+    *,
+    deidentifier: Deidentifier | None = None,
+    transaction_time: datetime,
+    progress: Progress | None = None,
+) -> ExportSummary:
+    """Write ``<Type>.ndjson`` files and a Bulk Data style ``manifest.json`` into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = ExportSummary(out_dir)
+    handles: dict[str, Any] = {}
+    counts: dict[str, int] = defaultdict(int)
+    instruments: set[str] = set()
+
+    def write(resource: Resource) -> None:
+        kind = resource.get_resource_type()
+        if kind not in handles:
+            handles[kind] = (out_dir / f"{kind}.ndjson").open("w", encoding="utf-8")
+        handles[kind].write(to_json(resource) + "\n")
+        counts[kind] += 1
+
+    try:
+        for patient_id in patient_ids:
+            data, resources = resources_for(db, patient_id, deidentifier)
+            instruments.update(r.instrument_id for r in data.responses)
+            for resource in resources:
+                write(resource)
+            summary.patients += 1
+            if progress is not None:
+                progress(1)
+        for resource in definitions_for(instruments):
+            write(resource)
+    finally:
+        for handle in handles.values():
+            handle.close()
+    summary.counts = dict(sorted(counts.items()))
+    summary.files = [out_dir / f"{kind}.ndjson" for kind in summary.counts]
+    manifest = {
+        "transactionTime": transaction_time.isoformat(),
+        "request": "ketaclinic export fhir" + (" --deidentified" if deidentifier else ""),
+        "requiresAccessToken": False,
+        "output": [
+            {"type": kind, "url": f"{kind}.ndjson", "count": count}
+            for kind, count in summary.counts.items()
+        ],
+        "error": [],
+    }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return summary
+
+
+def patient_bundle(
+    db: Session,
+    patient_id: str,
+    *,
+    deidentifier: Deidentifier | None = None,
+    timestamp: datetime,
+) -> Bundle:
+    """Everything about one patient (``Patient/$everything`` style), definitions included."""
+    data, resources = resources_for(db, patient_id, deidentifier)
+    resources.extend(definitions_for({r.instrument_id for r in data.responses}))
+    entries = [
+        {
+            "fullUrl": f"urn:ketaclinic:{r.get_resource_type()}/{r.id}",
+            "resource": r.model_dump(mode="json", exclude_none=True),
+            "search": {"mode": "match" if r.get_resource_type() == "Patient" else "include"},
+        }
+        for r in resources
+    ]
+    return Bundle.model_validate(
+        {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "timestamp": timestamp.isoformat(),
+            "total": 1,
+            "entry": entries,
+        }
+    )

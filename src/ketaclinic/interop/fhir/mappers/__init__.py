@@ -1,0 +1,28 @@
+"""One small module per FHIR resource type, each registering a mapper in ``MAPPERS``.
+
+A mapper turns a :class:`~ketaclinic.interop.fhir.source.PatientData` snapshot into validated
+``fhir.resources.R4B`` resources. Adding a resource type (CarePlan, Encounter,
+MedicationAdministration, AdverseEvent, Flag when their tables land) is one new module that calls
+:func:`register` and one import line below.
+"""
+
+from __future__ import annotations
+
+from ketaclinic.interop.fhir.mappers import (  # noqa: F401  (imported to register)
+    allergy_intolerance,
+    condition,
+    consent,
+    medication_statement,
+    observation_vitals,
+    patient,
+    questionnaire_response,
+    related_person,
+)
+from ketaclinic.interop.fhir.mappers._registry import (
+    MAPPERS,
+    Mapper,
+    patient_resources,
+    register,
+)
+
+__all__ = ["MAPPERS", "Mapper", "patient_resources", "register"]

@@ -1,0 +1,111 @@
+"""Observation (vital signs): one Observation per time point, on the FHIR Vital Signs profiles.
+
+A systolic and a diastolic taken together become one blood-pressure panel (LOINC 85354-9) with two
+components, as the BP profile requires; a lone systolic or diastolic stays a single Observation.
+Measured values that are not vital signs keep their own code (LOINC if stored, else local).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.resource import Resource
+
+from ketaclinic.clinical.vitals import VitalKind, vital_definition
+from ketaclinic.interop.fhir.codes import (
+    BP_PANEL_LOINC,
+    BP_PROFILE,
+    LOINC,
+    OBSERVATION_CATEGORY,
+    UCUM,
+    VITAL_SIGNS_PROFILE,
+    local,
+)
+from ketaclinic.interop.fhir.mappers._registry import instant, meta, patient_ref, register
+from ketaclinic.interop.fhir.source import PatientData
+from ketaclinic.storage.tables.measurements import ObservationRow
+
+_VITAL_KINDS = {kind.value for kind in VitalKind}
+_BP_PAIR = (VitalKind.SYSTOLIC_MMHG.value, VitalKind.DIASTOLIC_MMHG.value)
+# The FHIR R4 oxygen-saturation profile requires LOINC 2708-6; pulse oximetry (59408-5, the code in
+# vitals.yaml) is the US Core slice. Both go out, as US Core's pulse-oximetry examples do
+# (shared reference interop.md 2.2).
+_CORE_SPO2 = {"system": LOINC, "code": "2708-6", "display": "Oxygen saturation in Arterial blood"}
+
+
+def _category(code: str) -> dict[str, Any]:
+    return {"coding": [{"system": OBSERVATION_CATEGORY, "code": code}]}
+
+
+def _quantity(row: ObservationRow) -> dict[str, Any]:
+    return {"value": row.value, "unit": row.unit, "system": UCUM, "code": row.unit}
+
+
+def _code(row: ObservationRow) -> dict[str, Any]:
+    if row.kind in _VITAL_KINDS:
+        definition = vital_definition(row.kind)
+        coding = [{"system": LOINC, "code": definition.loinc, "display": definition.display}]
+        if row.kind == VitalKind.SPO2_PERCENT.value:
+            coding.append(_CORE_SPO2)
+        return {"coding": coding, "text": definition.display}
+    if row.loinc_code:
+        return {"coding": [{"system": LOINC, "code": row.loinc_code}], "text": row.kind}
+    return {"coding": [local(row.kind, row.kind)], "text": row.kind}
+
+
+def _base(data: PatientData, row: ObservationRow, profile: str | None) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": row.id,
+        "status": "final",
+        "subject": patient_ref(data),
+        "effectiveDateTime": instant(row.observed_at),
+        "issued": instant(row.recorded_at),
+    }
+    found_meta = meta(data, profile)
+    if found_meta:
+        resource["meta"] = found_meta
+    return resource
+
+
+def _bp_panel(data: PatientData, systolic: ObservationRow, diastolic: ObservationRow) -> Resource:
+    resource = _base(data, systolic, BP_PROFILE)
+    resource["category"] = [_category("vital-signs")]
+    resource["code"] = {
+        "coding": [{"system": LOINC, "code": BP_PANEL_LOINC, "display": "Blood pressure panel"}],
+        "text": "Blood pressure",
+    }
+    resource["component"] = [
+        {"code": _code(row), "valueQuantity": _quantity(row)} for row in (systolic, diastolic)
+    ]
+    return Observation.model_validate(resource)
+
+
+def _pair_key(row: ObservationRow) -> tuple[str, str | None]:
+    return (row.observed_at.isoformat(), row.context_id)
+
+
+@register("Observation")
+def vital_observations(data: PatientData) -> list[Resource]:
+    diastolic_by_time = {
+        _pair_key(row): row for row in data.observations if row.kind == _BP_PAIR[1]
+    }
+    paired: set[str] = set()
+    found: list[Resource] = []
+    for row in sorted(data.observations, key=lambda r: (r.observed_at, r.kind, r.id)):
+        if row.id in paired:
+            continue
+        partner = diastolic_by_time.get(_pair_key(row)) if row.kind == _BP_PAIR[0] else None
+        if partner is not None:
+            paired.add(partner.id)
+            found.append(_bp_panel(data, row, partner))
+            continue
+        is_vital = row.kind in _VITAL_KINDS
+        resource = _base(data, row, VITAL_SIGNS_PROFILE if is_vital else None)
+        if is_vital:
+            resource["category"] = [_category("vital-signs")]
+        resource["code"] = _code(row)
+        resource["valueQuantity"] = _quantity(row)
+        found.append(Observation.model_validate(resource))
+    return found

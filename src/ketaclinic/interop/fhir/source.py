@@ -1,0 +1,94 @@
+"""Everything one patient's FHIR resources are made of, read in one go from the database.
+
+The mappers read this snapshot instead of querying, so the same mappers serve the identified
+export, the de-identified one (``interop.deidentify`` rewrites the snapshot) and the endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketaclinic.services.patients import get_patient_row
+from ketaclinic.storage.tables.consents import ConsentRow
+from ketaclinic.storage.tables.measurements import (
+    ObservationRow,
+    QuestionnaireItemAnswerRow,
+    QuestionnaireResponseRow,
+)
+from ketaclinic.storage.tables.patients import (
+    AllergyRow,
+    AntidepressantTrialRow,
+    DiagnosisRow,
+    MedicationRow,
+    PatientContactRow,
+    PatientRow,
+)
+
+
+@dataclass
+class PatientData:
+    """One patient's rows; detached copies when de-identified, never written back."""
+
+    patient: PatientRow
+    contacts: list[PatientContactRow] = field(default_factory=list)
+    diagnoses: list[DiagnosisRow] = field(default_factory=list)
+    medications: list[MedicationRow] = field(default_factory=list)
+    trials: list[AntidepressantTrialRow] = field(default_factory=list)
+    allergies: list[AllergyRow] = field(default_factory=list)
+    observations: list[ObservationRow] = field(default_factory=list)
+    responses: list[QuestionnaireResponseRow] = field(default_factory=list)
+    # response id -> item id -> value, in the instrument's item order.
+    answers: dict[str, dict[str, float]] = field(default_factory=dict)
+    consents: list[ConsentRow] = field(default_factory=list)
+    # Set by de-identification: age at the export date, 90 meaning "90 or over".
+    deidentified: bool = False
+
+
+RowT = TypeVar("RowT")
+
+
+def _rows(db: Session, table: type[RowT], patient_id: str) -> list[RowT]:
+    # Ordered by id only: stable across runs; the mappers order what needs a clinical order.
+    entity: Any = table
+    query = select(entity).where(entity.patient_id == patient_id).order_by(entity.id)
+    return list(db.scalars(query))
+
+
+def load_patient_data(db: Session, patient_id: str) -> PatientData:
+    patient = get_patient_row(db, patient_id)
+
+    responses = _rows(db, QuestionnaireResponseRow, patient_id)
+    answers: dict[str, dict[str, float]] = {r.id: {} for r in responses}
+    if responses:
+        for answer in db.scalars(
+            select(QuestionnaireItemAnswerRow)
+            .where(QuestionnaireItemAnswerRow.response_id.in_([r.id for r in responses]))
+            .order_by(QuestionnaireItemAnswerRow.response_id, QuestionnaireItemAnswerRow.position)
+        ):
+            answers[answer.response_id][answer.item_id] = answer.value
+    return PatientData(
+        patient=patient,
+        contacts=_rows(db, PatientContactRow, patient_id),
+        diagnoses=_rows(db, DiagnosisRow, patient_id),
+        medications=_rows(db, MedicationRow, patient_id),
+        trials=_rows(db, AntidepressantTrialRow, patient_id),
+        allergies=_rows(db, AllergyRow, patient_id),
+        observations=_rows(db, ObservationRow, patient_id),
+        responses=responses,
+        answers=answers,
+        consents=_rows(db, ConsentRow, patient_id),
+    )
+
+
+def all_patient_ids(db: Session) -> list[str]:
+    return list(db.scalars(select(PatientRow.id).order_by(PatientRow.id)))
+
+
+def iter_patient_data(db: Session, patient_ids: Sequence[str]) -> Iterator[PatientData]:
+    for patient_id in patient_ids:
+        yield load_patient_data(db, patient_id)

@@ -1,0 +1,169 @@
+"""Bulk NDJSON export: every line re-parsed with fhir.resources, every reference resolvable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from interop_clinic import PHQ9_WEEKLY, Clinic
+from sqlalchemy.orm import Session
+
+from ketaclinic.interop.deidentify import Deidentifier
+from ketaclinic.interop.fhir.export import export_ndjson, patient_bundle
+from ketaclinic.interop.fhir.source import all_patient_ids
+from ketaclinic.services.context import RequestContext
+
+
+def _references(value: Any) -> list[str]:
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "reference" and isinstance(item, str):
+                found.append(item)
+            else:
+                found.extend(_references(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_references(item))
+    return found
+
+
+def _read_export(out: Path) -> dict[str, list[dict[str, Any]]]:
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(out.glob("*.ndjson")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            raw = json.loads(line)
+            # Re-parse with the R4B model of its own type: the line is a valid resource.
+            model = get_fhir_model_class(raw["resourceType"]).model_validate(raw)
+            assert model.get_resource_type() == path.stem
+            by_type.setdefault(path.stem, []).append(raw)
+    return by_type
+
+
+def _assert_references_resolve(by_type: dict[str, list[dict[str, Any]]]) -> None:
+    present = {f"{kind}/{r['id']}" for kind, rows in by_type.items() for r in rows}
+    canonicals = {r["url"] for r in by_type.get("Questionnaire", [])}
+    for rows in by_type.values():
+        for resource in rows:
+            for reference in _references(resource):
+                assert reference in present, f"{resource['resourceType']} points at {reference}"
+            if resource["resourceType"] == "QuestionnaireResponse":
+                assert resource["questionnaire"].split("|")[0] in canonicals
+
+
+def test_bulk_export_parses_and_resolves(
+    db: Session, ctx: RequestContext, clinic: Clinic, tmp_path: Path
+) -> None:
+    out = tmp_path / "fhir"
+    ticks: list[int] = []
+    summary = export_ndjson(
+        db, out, all_patient_ids(db), transaction_time=ctx.now, progress=ticks.append
+    )
+    by_type = _read_export(out)
+    assert summary.patients == 3
+    assert sum(ticks) == 3
+    assert {r["id"] for r in by_type["Patient"]} == {
+        clinic.consented,
+        clinic.elderly,
+        clinic.not_consented,
+    }
+    _assert_references_resolve(by_type)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {o["type"]: o["count"] for o in manifest["output"]} == {
+        k: len(v) for k, v in by_type.items()
+    }
+    # The escort is a RelatedPerson of the first patient.
+    assert [r["name"][0]["text"] for r in by_type["RelatedPerson"]] == ["Bartholomew Lindqvist"]
+
+
+def test_vitals_use_the_vital_signs_profiles(
+    db: Session, ctx: RequestContext, clinic: Clinic, tmp_path: Path
+) -> None:
+    by_type = _read_export_of(db, ctx, clinic.consented, tmp_path)
+    vitals = [
+        o for o in by_type["Observation"] if o["category"][0]["coding"][0]["code"] == "vital-signs"
+    ]
+    panels = [o for o in vitals if o["code"]["coding"][0]["code"] == "85354-9"]
+    assert len(panels) == 1
+    components = {
+        c["code"]["coding"][0]["code"]: c["valueQuantity"]["value"] for c in panels[0]["component"]
+    }
+    assert components == {"8480-6": 128, "8462-4": 82}
+    assert panels[0]["meta"]["profile"] == ["http://hl7.org/fhir/StructureDefinition/bp"]
+    singles = {
+        o["code"]["coding"][0]["code"]: o["valueQuantity"] for o in vitals if o not in panels
+    }
+    assert singles["8867-4"]["value"] == 71
+    assert singles["8867-4"]["code"] == "/min"
+    assert singles["29463-7"]["value"] == 64.5
+    assert singles["59408-5"]["value"] == 98
+    spo2 = next(o for o in vitals if o["code"]["coding"][0]["code"] == "59408-5")
+    assert {c["code"] for c in spo2["code"]["coding"]} == {"59408-5", "2708-6"}
+
+
+def test_score_observations_derive_from_their_responses(
+    db: Session, ctx: RequestContext, clinic: Clinic, tmp_path: Path
+) -> None:
+    by_type = _read_export_of(db, ctx, clinic.consented, tmp_path)
+    responses = {r["id"]: r for r in by_type["QuestionnaireResponse"]}
+    scores = [
+        o for o in by_type["Observation"] if o["category"][0]["coding"][0]["code"] == "survey"
+    ]
+    assert len(scores) == len(PHQ9_WEEKLY)
+    for observation in scores:
+        source = responses[observation["derivedFrom"][0]["reference"].split("/")[1]]
+        item_sum = sum(i["answer"][0]["valueInteger"] for i in source["item"])
+        assert observation["valueQuantity"]["value"] == item_sum
+        assert (
+            observation["code"]["coding"][0]
+            == {"system": "http://loinc.org", "code": "44261-6", "display": "PHQ-9 total score"}
+            or observation["code"]["coding"][0]["code"] == "44261-6"
+        )
+    totals = sorted(o["valueQuantity"]["value"] for o in scores)
+    assert totals == sorted(sum(week) for week in PHQ9_WEEKLY)
+
+
+def test_patient_bundle_holds_everything_of_one_patient(
+    db: Session, ctx: RequestContext, clinic: Clinic
+) -> None:
+    bundle = patient_bundle(db, clinic.consented, timestamp=ctx.now).model_dump(mode="json")
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert kinds[0] == "Patient"
+    assert kinds.count("Patient") == 1
+    assert {
+        "RelatedPerson",
+        "Condition",
+        "MedicationStatement",
+        "AllergyIntolerance",
+        "Observation",
+        "QuestionnaireResponse",
+        "Questionnaire",
+        "Consent",
+    } <= set(kinds)
+    subjects = {
+        ref
+        for e in bundle["entry"]
+        for ref in _references(e["resource"])
+        if ref.startswith("Patient/")
+    }
+    assert subjects == {f"Patient/{clinic.consented}"}
+
+
+def test_deidentified_export_resolves_too(
+    db: Session, ctx: RequestContext, clinic: Clinic, tmp_path: Path, deidentifier: Deidentifier
+) -> None:
+    out = tmp_path / "deid"
+    export_ndjson(db, out, all_patient_ids(db), deidentifier=deidentifier, transaction_time=ctx.now)
+    by_type = _read_export(out)
+    _assert_references_resolve(by_type)
+    assert "RelatedPerson" not in by_type
+
+
+def _read_export_of(
+    db: Session, ctx: RequestContext, patient_id: str, tmp_path: Path
+) -> dict[str, list[dict[str, Any]]]:
+    out = tmp_path / patient_id
+    export_ndjson(db, out, [patient_id], transaction_time=ctx.now)
+    return _read_export(out)
