@@ -165,3 +165,21 @@ def test_the_api_creates_an_account_with_a_set_password_link(
     assert bad.status_code == 422
     assert bad.json()["field"] == "role"
     assert "administrator, prescriber, nurse, patient, researcher" in bad.json()["error"]
+
+
+def test_links_use_the_configured_public_address(
+    app: FastAPI, signed_in: dict[str, TestClient]
+) -> None:
+    app.state.security.public_url = "https://clinic.example.org/"
+    html = _post(
+        signed_in["administrator"],
+        "/admin/users",
+        {"email": "ola@example.org", "display_name": "Ola", "role": "prescriber"},
+    )
+    assert 'id="new-link">https://clinic.example.org/set-password/' in html
+
+
+def test_the_sign_in_page_sends_a_signed_in_person_home(signed_in: dict[str, TestClient]) -> None:
+    response = signed_in["nurse"].get("/sign-in", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"

@@ -23,7 +23,8 @@ AuditRead = Depends(require("audit_trail:read"))
 
 
 def _link(request: Request, token: str) -> str:
-    return str(request.base_url).rstrip("/") + f"/set-password/{token}"
+    base = request.app.state.security.public_url or str(request.base_url)
+    return base.rstrip("/") + f"/set-password/{token}"
 
 
 def _valid_for(request: Request) -> timedelta:

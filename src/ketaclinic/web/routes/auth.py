@@ -14,7 +14,7 @@ from ketaclinic.services.users import (
     authenticate,
     find_invitation,
 )
-from ketaclinic.web.deps import DbSession, Now, Public, SignedIn, client_ip
+from ketaclinic.web.deps import DbSession, Now, OptionalUser, Public, SignedIn, client_ip
 from ketaclinic.web.security.csrf import csrf_valid
 from ketaclinic.web.security.sessions import end_session, start_session
 from ketaclinic.web.templating import csrf_binding, has_browser_cookies, render, secure_cookies
@@ -31,8 +31,14 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/sign-in", response_class=HTMLResponse, dependencies=[Public])
 def sign_in_page(
-    request: Request, next: str | None = None, expired: bool = False, signed_out: bool = False
+    request: Request,
+    user: OptionalUser,
+    next: str | None = None,
+    expired: bool = False,
+    signed_out: bool = False,
 ) -> Response:
+    if user is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
     notice = None
     if expired:
         notice = "You were signed out after a period without activity. Sign in again."

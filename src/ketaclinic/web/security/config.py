@@ -26,6 +26,11 @@ class SecuritySettings(BaseSettings):
     # None: Secure cookies exactly when the request came over HTTPS.
     secure_cookies: bool | None = None
     session_cookie_name: str = "kc_session"
+    public_url: str | None = Field(
+        default=None,
+        description="The address people open the app at (e.g. https://clinic.example.org), used "
+        "in invitation links; when unset, the address of the request.",
+    )
 
     @property
     def idle_timeout(self) -> timedelta:
