@@ -70,3 +70,16 @@ def test_a_refused_attempt_is_recorded_even_though_nothing_else_is(
     assert events[0]["entity_id"] == "/admin/users"
     assert "may not read" in events[0]["detail"]["reason"]
     assert signed_in["administrator"].get("/api/audit/verify").json()["ok"] is True
+
+
+def test_searching_the_trail_for_a_patient_is_itself_recorded(
+    signed_in: dict[str, TestClient],
+) -> None:
+    admin = signed_in["administrator"]
+    patient_id = "7d1f8a34-5a0c-4a53-9d7e-0c2d1f3b9e11"
+    admin.get("/admin/audit", params={"patient_id": patient_id})
+    searches = admin.get("/api/audit/events", params={"action": "audit.search"}).json()
+    # Newest first: this API search is recorded after it runs, so the page's search is first.
+    assert len(searches) == 1
+    assert searches[0]["patient_id"] == patient_id
+    assert searches[0]["actor_role"] == "administrator"

@@ -227,6 +227,26 @@ def search_events(
     return list(db.scalars(statement))
 
 
+def search_events_as(
+    db: Session,
+    actor: Actor,
+    criteria: AuditFilter,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    now: datetime,
+) -> list[AuditEvent]:
+    """``search_events`` for a person, recorded in the trail: the trail names patients, so
+    searching it is itself a read of patient data."""
+    found = search_events(db, criteria, limit=limit, offset=offset)
+    filters = {k: str(v) for k, v in vars(criteria).items() if v is not None}
+    record_event(
+        db, actor, "audit.search", "audit_trail", None, patient_id=criteria.patient_id,
+        detail={**filters, "offset": offset, "results": len(found)}, now=now,
+    )  # fmt: skip
+    return found
+
+
 def event_as_dict(entry: AuditEvent) -> dict[str, Any]:
     return {
         "sequence": entry.sequence,

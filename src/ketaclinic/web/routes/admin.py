@@ -168,11 +168,16 @@ AuditCriteria = Annotated[audit.AuditFilter, Depends(audit_filter)]
 def audit_page(
     request: Request,
     db: DbSession,
+    actor: CurrentActor,
+    now: Now,
     criteria: AuditCriteria,
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     per_page = 50
-    entries = audit.search_events(db, criteria, limit=per_page + 1, offset=(page - 1) * per_page)
+    offset = (page - 1) * per_page
+    entries = audit.search_events_as(
+        db, actor, criteria, limit=per_page + 1, offset=offset, now=now
+    )
     context = {
         "entries": [audit.event_as_dict(e) for e in entries[:per_page]],
         "has_more": len(entries) > per_page,

@@ -92,13 +92,15 @@ def create_account(
 @router.get("/audit/events", dependencies=[Depends(require("audit_trail:read"))])
 def audit_events(
     db: DbSession,
+    actor: CurrentActor,
+    now: Now,
     criteria: AuditCriteria,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
     return [
         audit.event_as_dict(e)
-        for e in audit.search_events(db, criteria, limit=limit, offset=offset)
+        for e in audit.search_events_as(db, actor, criteria, limit=limit, offset=offset, now=now)
     ]
 
 
