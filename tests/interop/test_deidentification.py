@@ -1,0 +1,159 @@
+"""De-identified exports (FHIR, OMOP, registry) searched for every identifier of the patients."""
+
+from __future__ import annotations
+
+import json
+import stat
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from hypothesis import given
+from hypothesis import strategies as st
+from interop_clinic import PHQ9_WEEKLY, Clinic
+from sqlalchemy.orm import Session
+
+from ketaclinic.interop.deidentify import (
+    KEY_FILE_NAME,
+    Deidentifier,
+    load_or_create_secret,
+    safe_harbor_age,
+    safe_harbor_rules,
+    safe_harbor_zip3,
+)
+from ketaclinic.interop.fhir.export import export_ndjson
+from ketaclinic.interop.omop import export_omop
+from ketaclinic.interop.registry import export_registry
+from ketaclinic.services.consents import research_consented_patient_ids
+from ketaclinic.services.context import RequestContext
+
+
+def _all_text(folder: Path) -> str:
+    parts: list[str] = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix == ".parquet":
+            parts.append(json.dumps(pq.read_table(path).to_pylist(), default=str))
+        elif path.is_file():
+            parts.append(path.read_text(encoding="utf-8"))
+    return "\n".join(parts)
+
+
+def _exports(
+    db: Session, ctx: RequestContext, deidentifier: Deidentifier, out: Path
+) -> dict[str, Path]:
+    ids = research_consented_patient_ids(db, at=ctx.now)
+    export_ndjson(db, out / "fhir", ids, deidentifier=deidentifier, transaction_time=ctx.now)
+    export_omop(db, out / "omop", ids, as_of=ctx.now.date(), deidentifier=deidentifier)
+    export_omop(
+        db, out / "omop-pq", ids, as_of=ctx.now.date(), fmt="parquet", deidentifier=deidentifier
+    )
+    export_registry(db, ctx, out / "registry", deidentifier)
+    return {name: out / name for name in ("fhir", "omop", "omop-pq", "registry")}
+
+
+def test_no_identifier_of_any_source_patient_survives(
+    db: Session, ctx: RequestContext, clinic: Clinic, deidentifier: Deidentifier, tmp_path: Path
+) -> None:
+    exports = _exports(db, ctx, deidentifier, tmp_path / "out")
+    for name, folder in exports.items():
+        text = _all_text(folder)
+        assert text, name
+        for identifier in clinic.identifiers:
+            assert identifier not in text, f"{identifier!r} found in the {name} export"
+
+
+def test_only_research_consented_patients_are_exported(
+    db: Session, ctx: RequestContext, clinic: Clinic, deidentifier: Deidentifier, tmp_path: Path
+) -> None:
+    exports = _exports(db, ctx, deidentifier, tmp_path / "out")
+    patients = (exports["fhir"] / "Patient.ndjson").read_text().splitlines()
+    assert len(patients) == 2
+    registry = pq.read_table(exports["registry"] / "patients").to_pylist()
+    assert sorted(r["patient_key"] for r in registry) == sorted(
+        deidentifier.registry_key(p) for p in (clinic.consented, clinic.elderly)
+    )
+
+
+def test_dates_shift_by_one_secret_offset_per_patient(
+    db: Session, ctx: RequestContext, clinic: Clinic, deidentifier: Deidentifier, tmp_path: Path
+) -> None:
+    exports = _exports(db, ctx, deidentifier, tmp_path / "out")
+    responses = [
+        json.loads(line)
+        for line in (exports["fhir"] / "QuestionnaireResponse.ndjson").read_text().splitlines()
+    ]
+    phq9 = sorted(
+        datetime.fromisoformat(r["authored"]) for r in responses if "phq9" in r["questionnaire"]
+    )
+    start = ctx.now - timedelta(days=21)
+    offset = timedelta(days=deidentifier.offset_days(clinic.consented))
+    expected = [start + timedelta(days=7 * w) + offset for w in range(3)]
+    assert phq9 == expected
+    assert offset != timedelta(0)
+    # The registry counts days from day 0 (the baseline) and holds no calendar date at all.
+    scores = pq.read_table(exports["registry"] / "scores").to_pylist()
+    first = sorted((s["day"], s["total"]) for s in scores if s["instrument"] == "phq9")
+    assert first == [(7 * w, float(sum(a))) for w, a in enumerate(PHQ9_WEEKLY)]
+
+
+def test_geography_and_age_follow_safe_harbor(
+    db: Session, ctx: RequestContext, clinic: Clinic, deidentifier: Deidentifier, tmp_path: Path
+) -> None:
+    exports = _exports(db, ctx, deidentifier, tmp_path / "out")
+    patients = {
+        p["identifier"][0]["value"]: p
+        for p in map(json.loads, (exports["fhir"] / "Patient.ndjson").read_text().splitlines())
+    }
+    first = patients[deidentifier.registry_key(clinic.consented)]
+    elderly = patients[deidentifier.registry_key(clinic.elderly)]
+    assert first["address"] == [{"postalCode": "021", "country": "US"}]
+    assert first["birthDate"] == "1979"
+    # ZIP3 821 is restricted (20,000 people or fewer); aged 94, no birth year at all.
+    assert elderly["address"] == [{"postalCode": "000", "country": "US"}]
+    assert "birthDate" not in elderly
+    assert "name" not in first
+    assert "telecom" not in first
+    ages = {
+        r["sex"]: r["age_years"]
+        for r in pq.read_table(exports["registry"] / "patients").to_pylist()
+    }
+    assert ages["M"] == 90
+
+
+def test_the_secret_stays_in_the_data_folder(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    first = load_or_create_secret(data_dir)
+    assert load_or_create_secret(data_dir) == first
+    mode = stat.S_IMODE((data_dir / KEY_FILE_NAME).stat().st_mode)
+    assert mode == 0o600
+    other = Deidentifier(b"another clinic secret", as_of=date(2026, 3, 2))
+    mine = Deidentifier(first, as_of=date(2026, 3, 2))
+    # A different secret gives different keys and offsets: they cannot be recomputed without it.
+    assert other.pseudonym("patient-1") != mine.pseudonym("patient-1")
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_offsets_always_move_dates_within_the_configured_range(patient_id: str) -> None:
+    shift = safe_harbor_rules().date_shift_days
+    offset = Deidentifier(b"k" * 32, as_of=date(2026, 1, 1)).offset_days(patient_id)
+    assert shift.min <= offset <= shift.max
+    assert offset != 0
+
+
+@given(st.from_regex(r"\A[0-9]{5}\Z"))
+def test_zip3_is_the_first_three_digits_or_000(zip_code: str) -> None:
+    zip3 = safe_harbor_zip3(zip_code, "US")
+    restricted = zip_code[:3] in safe_harbor_rules().restricted_zip3
+    assert zip3 == ("000" if restricted else zip_code[:3])
+    assert safe_harbor_zip3(zip_code, "GB") is None
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2008, 1, 1)))
+def test_ages_over_89_are_grouped(date_of_birth: date) -> None:
+    on = date(2026, 3, 2)
+    true_age = (
+        on.year
+        - date_of_birth.year
+        - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
+    )
+    assert safe_harbor_age(date_of_birth, on) == min(true_age, 90)
