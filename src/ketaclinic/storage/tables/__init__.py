@@ -4,7 +4,26 @@ Each module below defines the tables of one domain; a new domain adds one import
 Alembic autogenerate and the test fixtures see its tables.
 """
 
-from ketaclinic.storage.tables import access, consents, measurements, patients, planning
+from ketaclinic.storage.tables import (
+    access,
+    consents,
+    measurements,
+    patients,
+    planning,
+    policy,
+    safety,
+    sessions,
+)
 from ketaclinic.storage.tables.base import Base
 
-__all__ = ["Base", "access", "consents", "measurements", "patients", "planning"]
+__all__ = [
+    "Base",
+    "access",
+    "consents",
+    "measurements",
+    "patients",
+    "planning",
+    "policy",
+    "safety",
+    "sessions",
+]
