@@ -112,3 +112,13 @@ def test_audit_verify_passes_then_names_the_tampered_entry(configured: str, tmp_
         app, ["audit", "export", "--out", str(tmp_path / "x.txt"), "--format", "xml"]
     )
     assert bad.exit_code == 2
+
+
+def test_commands_on_an_unmigrated_database_say_what_to_do(
+    empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KETACLINIC_DATABASE_URL", empty_database_url)
+    for command in (["audit", "verify"], ["users", "purge-sign-ins"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 6, result.output  # ConfigurationError
+        assert "Run `ketaclinic db upgrade` first" in result.output

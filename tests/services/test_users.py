@@ -160,3 +160,23 @@ def test_the_demo_patient_account_opens_the_first_demo_record(db: Session) -> No
     assert first is not None
     assert account.patient_id == first.id
     assert logins["patient"].display_name == f"{first.given_name} {first.family_name}"
+
+
+def test_purging_keeps_recent_sign_in_records_and_the_audit_trail(db: Session) -> None:
+    from ketaclinic.storage.tables.access import SignInAttempt, WebSession
+    from ketaclinic.web.security.sessions import purge_stale_sign_in_records, start_session
+
+    nurse = _nurse(db)
+    _try(db, "wrong", NOW)
+    _try(db, PASSWORD, NOW + timedelta(days=100))
+    start_session(db, nurse, ip_address=None, user_agent=None, now=NOW)
+    start_session(db, nurse, ip_address=None, user_agent=None, now=NOW + timedelta(days=100))
+    deleted = purge_stale_sign_in_records(db, now=NOW + timedelta(days=120), keep_days=90)
+    assert deleted == (1, 1)
+    assert [a.attempted_at for a in db.scalars(select(SignInAttempt))] == [
+        NOW + timedelta(days=100)
+    ]
+    assert len(db.scalars(select(WebSession)).all()) == 1
+    assert verify_chain(db).entries_checked == 3  # account, failed and good sign-in: all kept
+    with pytest.raises(InvalidInput, match="at least 1 day"):
+        purge_stale_sign_in_records(db, now=NOW, keep_days=0)

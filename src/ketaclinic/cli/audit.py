@@ -10,9 +10,9 @@ import typer
 
 from ketaclinic.errors import InvalidInput, KetaclinicError
 from ketaclinic.services.context import SYSTEM
-from ketaclinic.settings import Settings
-from ketaclinic.storage.database import make_engine, make_session_factory, transaction
+from ketaclinic.storage.database import transaction
 
+from ._database import migrated_session_factory
 from ._output import fail
 
 # Distinct from the error codes (2-6) so a script can tell "tampered" from "could not check".
@@ -28,9 +28,7 @@ def register(app: typer.Typer) -> None:
         from ketaclinic.services.audit import verify_chain
 
         try:
-            with transaction(
-                make_session_factory(make_engine(Settings().resolved_database_url()))
-            ) as db:
+            with transaction(migrated_session_factory()) as db:
                 result = verify_chain(db)
         except KetaclinicError as error:
             fail(error)
@@ -59,9 +57,7 @@ def register(app: typer.Typer) -> None:
             if chosen not in ("csv", "json"):
                 raise InvalidInput(f"--format must be csv or json, not {chosen!r}.", field="format")
             with (
-                transaction(
-                    make_session_factory(make_engine(Settings().resolved_database_url()))
-                ) as db,
+                transaction(migrated_session_factory()) as db,
                 out.open("w", encoding="utf-8", newline="") as handle,
             ):
                 count = export_events(

@@ -10,10 +10,10 @@ import typer
 
 from ketaclinic.errors import InvalidInput, KetaclinicError
 from ketaclinic.services.context import SYSTEM
-from ketaclinic.settings import Settings
-from ketaclinic.storage.database import make_engine, make_session_factory, transaction
+from ketaclinic.storage.database import transaction
 from ketaclinic.web.security.config import SecuritySettings
 
+from ._database import migrated_session_factory
 from ._output import fail
 
 
@@ -38,9 +38,7 @@ def register(app: typer.Typer) -> None:
         else:
             password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            with transaction(
-                make_session_factory(make_engine(Settings().resolved_database_url()))
-            ) as db:
+            with transaction(migrated_session_factory()) as db:
                 user = create_first_administrator(
                     db, email=email, display_name=name, password=password,
                     password_minimum_length=SecuritySettings().password_minimum_length,
@@ -72,9 +70,7 @@ def register(app: typer.Typer) -> None:
         try:
             if role == "patient" and not patient_id:
                 raise InvalidInput("A patient invitation needs --patient-id.", field="patient_id")
-            with transaction(
-                make_session_factory(make_engine(Settings().resolved_database_url()))
-            ) as db:
+            with transaction(migrated_session_factory()) as db:
                 user = users.create_user(
                     db, SYSTEM, email=email, display_name=name, role=role,
                     patient_id=patient_id, now=now,
@@ -87,5 +83,26 @@ def register(app: typer.Typer) -> None:
             fail(error)
         typer.echo(f"Send this link to {name}; it works once, for {valid_days} days:")
         typer.echo(f"{base_url.rstrip('/')}/set-password/{token}")
+
+    @users_app.command("purge-sign-ins")
+    def purge_sign_ins(
+        keep_days: Annotated[
+            int, typer.Option("--keep-days", min=1, help="Keep this many days of records.")
+        ] = 90,
+    ) -> None:
+        """Delete old sign-in attempts and sessions (the audit trail keeps its sign-in entries)."""
+        from ketaclinic.web.security.sessions import purge_stale_sign_in_records
+
+        try:
+            with transaction(migrated_session_factory()) as db:
+                attempts, sessions = purge_stale_sign_in_records(
+                    db, now=datetime.now(UTC), keep_days=keep_days
+                )
+        except KetaclinicError as error:
+            fail(error)
+        typer.echo(
+            f"Deleted {attempts} sign-in attempts and {sessions} sessions "
+            f"older than {keep_days} days."
+        )
 
     app.add_typer(users_app, name="users")

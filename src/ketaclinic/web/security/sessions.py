@@ -10,10 +10,11 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ketaclinic.storage.tables.access import User, WebSession
+from ketaclinic.errors import InvalidInput
+from ketaclinic.storage.tables.access import SignInAttempt, User, WebSession
 
 # Write last_seen_at at most this often, so a page with many requests is not many writes;
 # far below any sensible idle time-out.
@@ -80,3 +81,19 @@ def end_all_sessions(db: Session, user_id: str, *, now: datetime) -> None:
         .where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
         .values(ended_at=now)
     )
+
+
+def purge_stale_sign_in_records(db: Session, *, now: datetime, keep_days: int) -> tuple[int, int]:
+    """Delete sign-in attempts and ended (or long idle) sessions older than ``keep_days``.
+
+    Returns (attempts deleted, sessions deleted). The audit trail keeps its own sign-in entries,
+    so nothing a reviewer needs is lost; these tables only serve throttling and live sessions.
+    """
+    if keep_days < 1:
+        raise InvalidInput(
+            f"Keep at least 1 day of sign-in records, not {keep_days}.", field="keep_days"
+        )
+    cutoff = now - timedelta(days=keep_days)
+    attempts = db.execute(delete(SignInAttempt).where(SignInAttempt.attempted_at < cutoff))
+    sessions = db.execute(delete(WebSession).where(WebSession.last_seen_at < cutoff))
+    return int(attempts.rowcount), int(sessions.rowcount)  # type: ignore[attr-defined]
