@@ -244,3 +244,21 @@ def test_a_questionnaire_after_the_screening_time_is_not_used(
     assert facts.phq9_item9 == 0
     facts_later, _ = screening.screening_input_from_record(db, pid, IV, later.now)
     assert facts_later.phq9_item9 == 3
+
+
+def test_interview_answers_fill_in_forms_never_given_but_never_overrule_one(
+    db: Session, ctx: RequestContext
+) -> None:
+    pid = make_known_patient(db, ctx, phq9_item9=None, cssrs=None)
+    stated = {"phq9_item9": 1, "cssrs_screener_risk": "moderate"}
+    facts, provenance = screening.screening_input_from_record(
+        db, pid, IV, ctx.now, screening.ScreeningStatements(**stated)
+    )
+    assert (facts.phq9_item9, facts.cssrs_screener_risk) == (1, "moderate")
+    assert provenance["phq9_item9"] == "stated by the screener"
+    measurement.record_questionnaire_response(
+        db, ctx, pid, "phq9", [1, 1, 1, 1, 1, 1, 1, 0, 0], administered_at=ctx.now
+    )
+    with pytest.raises(InvalidInput) as error:
+        screening.screen_patient(db, ctx, pid, IV, stated)
+    assert error.value.field == "phq9_item9"

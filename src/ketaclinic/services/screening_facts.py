@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -70,6 +70,10 @@ class ScreeningStatements(BaseModel):
     hepatic_impairment: Literal["none", "mild", "moderate", "severe"] | None = None
     takes_no_medicines: bool = False
     no_antidepressant_trials: bool = False
+    # Asked at the screening interview when no form is on record; a recorded form takes
+    # precedence and a different stated answer is refused (record the new form instead).
+    phq9_item9: int | None = Field(default=None, ge=0, le=3)
+    cssrs_screener_risk: Literal["low", "moderate", "high"] | None = None
 
 
 # --- the record as screening facts -------------------------------------------------------------
@@ -243,7 +247,15 @@ def screening_input_from_record(
     )
     facts["antidepressant_trials"] = _trials(db, patient_id, stated, provenance)
     facts["current_medications"] = _medications(db, patient_id, on, stated, provenance)
-    facts |= _questionnaire_facts(db, patient_id, on, provenance)
+    recorded = _questionnaire_facts(db, patient_id, on, provenance)
+    for name in ("phq9_item9", "cssrs_screener_risk"):
+        facts[name] = _merge(
+            name,
+            recorded.get(name),
+            getattr(stated, name),
+            provenance,
+            provenance.get(name, "").removeprefix("record: "),
+        )
     return parse(ScreeningInput, facts), provenance
 
 

@@ -23,6 +23,7 @@ from ketaclinic.services.context import RequestContext
 from ketaclinic.storage.tables.measurements import ObservationRow, QuestionnaireResponseRow
 from ketaclinic.storage.tables.patients import PatientRow
 from ketaclinic.synthetic.demo_plan import DEFAULT_PATIENTS, DemoPatient, demo_id, plan_demo
+from ketaclinic.synthetic.demo_plans import load_screening_and_plans
 
 # A part takes the session, the context and one planned patient; it returns how many records it
 # wrote (0 when everything was already there).
@@ -106,6 +107,7 @@ DEMO_PARTS: list[tuple[str, DemoPart]] = [
     ("records", load_record),
     ("intake measurements", load_intake_measurements),
     ("questionnaire responses", load_scores),
+    ("screenings and treatment plans", load_screening_and_plans),
 ]
 
 
