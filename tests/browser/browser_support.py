@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from playwright.sync_api import Page
@@ -25,10 +26,21 @@ PASSWORD = "browser test passphrase"
 PATIENT_ID = "2b7c0c1e-8d4f-4f0e-9a51-3c9e5d7a1f20"
 
 
+class ShiftableClock:
+    """The server's clock: real time plus an offset a test can move (and must put back)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 @dataclass(frozen=True)
 class LiveClinic:
     base_url: str
     accounts: dict[str, str]
+    clock: ShiftableClock
 
 
 def screenshot(page: Page, name: str) -> Path:

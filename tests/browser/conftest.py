@@ -16,7 +16,16 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from browser_support import CHROMIUM, CHROMIUM_ARGS, HERE, PASSWORD, PATIENT_ID, ROLES, LiveClinic
+from browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    HERE,
+    PASSWORD,
+    PATIENT_ID,
+    ROLES,
+    LiveClinic,
+    ShiftableClock,
+)
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from ketaclinic.services.context import SYSTEM
@@ -59,11 +68,9 @@ def live_clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClinic
             accounts[role] = email
     port = _free_port()
     settings = Settings(data_dir=data_dir, database_url=url, secret_key="browser-test-secret")
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, factory), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
+    clock = ShiftableClock()
+    app = create_app(settings, factory, clock=clock)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -71,7 +78,7 @@ def live_clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClinic
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the ketaclinic test server did not start")
         time.sleep(0.05)
-    yield LiveClinic(f"http://127.0.0.1:{port}", accounts)
+    yield LiveClinic(f"http://127.0.0.1:{port}", accounts, clock)
     server.should_exit = True
     thread.join(timeout=10)
     engine.dispose()

@@ -200,3 +200,21 @@ def test_next_only_redirects_within_the_site(app: FastAPI, accounts: dict[str, s
         follow_redirects=False,
     )  # fmt: skip
     assert response.headers["location"] == "/"
+
+
+def test_session_status_counts_down_without_counting_as_activity(
+    signed_in: dict[str, TestClient], clock: Clock
+) -> None:
+    nurse = signed_in["nurse"]
+    token = csrf_from(nurse.get("/").text)
+    assert nurse.get("/session/status").json() == {"signed_in": True, "seconds_left": 15 * 60}
+    clock.advance(minutes=10)
+    assert nurse.get("/session/status").json()["seconds_left"] == 5 * 60
+    clock.advance(minutes=4)
+    # Asking twice did not extend the session; keep-alive does.
+    assert nurse.get("/session/status").json()["seconds_left"] == 60
+    assert nurse.post("/session/keep-alive", headers={"X-CSRF-Token": token}).status_code == 200
+    assert nurse.get("/session/status").json()["seconds_left"] == 15 * 60
+    clock.advance(minutes=16)
+    assert nurse.get("/session/status").json() == {"signed_in": False, "seconds_left": 0}
+    assert TestClient(nurse.app).get("/session/status").json()["signed_in"] is False

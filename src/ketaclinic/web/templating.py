@@ -88,6 +88,7 @@ def render(
         "nav": nav_for(user.role) if user else [],
         "csrf_token": csrf_token(request.app.state.secret_key, csrf_binding(request)),
         "current_path": request.url.path,
+        "idle_timeout_seconds": int(request.app.state.security.idle_timeout.total_seconds()),
     }
     full.update(context or {})
     templates: Jinja2Templates = request.app.state.templates

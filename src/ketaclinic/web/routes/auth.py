@@ -16,7 +16,7 @@ from ketaclinic.services.users import (
 )
 from ketaclinic.web.deps import DbSession, Now, OptionalUser, Public, SignedIn, client_ip
 from ketaclinic.web.security.csrf import csrf_valid
-from ketaclinic.web.security.sessions import end_session, start_session
+from ketaclinic.web.security.sessions import end_session, resume_session, start_session
 from ketaclinic.web.templating import csrf_binding, has_browser_cookies, render, secure_cookies
 
 router = APIRouter(tags=["sign-in"])
@@ -171,3 +171,26 @@ def set_password(
         context = {"token": token, "account": user, "errors": errors}
         return render(request, "set_password.html", context, status_code=422)
     return RedirectResponse("/sign-in?password_set=1", status_code=303)
+
+
+@router.get("/session/status", dependencies=[Public])
+def session_status(request: Request, db: DbSession, now: Now) -> dict[str, int | bool]:
+    """Whether this browser is signed in and for how long without activity; not itself activity."""
+    security = request.app.state.security
+    token = request.cookies.get(security.session_cookie_name)
+    resumed = (
+        resume_session(db, token, idle_timeout=security.idle_timeout, now=now, touch=False)
+        if token
+        else None
+    )
+    if resumed is None:
+        return {"signed_in": False, "seconds_left": 0}
+    left = security.idle_timeout - (now - resumed[0].last_seen_at)
+    return {"signed_in": True, "seconds_left": max(0, int(left.total_seconds()))}
+
+
+@router.post("/session/keep-alive", dependencies=[SignedIn])
+def keep_alive(request: Request) -> dict[str, int | bool]:
+    """ "Stay signed in" from the time-out warning: the request itself is the activity."""
+    seconds = int(request.app.state.security.idle_timeout.total_seconds())
+    return {"signed_in": True, "seconds_left": seconds}

@@ -45,9 +45,12 @@ def start_session(
 
 
 def resume_session(
-    db: Session, token: str, *, idle_timeout: timedelta, now: datetime
+    db: Session, token: str, *, idle_timeout: timedelta, now: datetime, touch: bool = True
 ) -> tuple[WebSession, User] | None:
-    """The live session and its user; None if unknown, ended, idle too long or switched off."""
+    """The live session and its user; None if unknown, ended, idle too long or switched off.
+
+    ``touch=False`` looks without counting as activity (the page's own time-out countdown).
+    """
     row = db.execute(
         select(WebSession, User)
         .join(User, User.id == WebSession.user_id)
@@ -61,7 +64,7 @@ def resume_session(
     if now - web_session.last_seen_at > idle_timeout:
         web_session.ended_at = now
         return None
-    if now - web_session.last_seen_at > _TOUCH_INTERVAL:
+    if touch and now - web_session.last_seen_at > _TOUCH_INTERVAL:
         web_session.last_seen_at = now
     return web_session, user
 
