@@ -191,6 +191,15 @@ def render_html(report: CohortReport, figures: list[tuple[str, Figure]], title: 
     )
 
 
+def cohort_report_html(report: CohortReport, title: str = "Cohort outcomes report") -> str:
+    """The report as one self-contained HTML page (for the web app to serve as it is)."""
+    figures = all_figures(report.results, report.comparison)
+    try:
+        return render_html(report, figures, title)
+    finally:
+        close_all(figures)
+
+
 def _text_page(lines: list[str]) -> Figure:
     figure = plt.figure(figsize=(8.27, 11.69))
     figure.text(0.06, 0.96, "\n".join(lines), va="top", fontsize=8, family="monospace", wrap=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from ketaclinic.clinical.policy import ProtocolKind, default_policy
@@ -166,6 +167,8 @@ def stream_cohort(
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
+        # Standard error, so standard output stays free for the command's JSON summary.
+        console=Console(stderr=True),
         disable=not show_progress,
     )
     with progress:
