@@ -284,3 +284,41 @@ def test_stopping_cancels_what_is_left(
     assert stopped.status == "stopped"
     assert stopped.stopped_reason == "Patient moved away"
     assert _dates(stopped, "cancelled") == [date(2026, 3, d) for d in (4, 6, 9, 11, 13, 16)]
+
+
+def test_amending_a_course_under_way_keeps_the_remaining_dates(
+    db: Session, ctx: RequestContext, doctor: RequestContext
+) -> None:
+    pid = _screened(db, ctx)
+    plan = planning.create_plan(db, doctor, pid, IV3, WED_4_MARCH)
+    planning.sign_plan(db, doctor, plan.plan_id)
+    for day, sequence in ((4, 0), (6, 1)):
+        plan_calendar.mark_done(db, context(now=ctx.now.replace(day=day)), plan.plan_id, sequence)
+    saturday = context(PRESCRIBER, ctx.now.replace(day=7))
+    with pytest.raises(InvalidInput, match="remaining dates are kept"):
+        planning.amend_plan(db, saturday, plan.plan_id, "move", start_date=date(2026, 3, 10))
+
+    amended = planning.amend_plan(
+        db,
+        saturday,
+        plan.plan_id,
+        "Response at session 2 is partial; step up and continue weekly afterwards.",
+        dose={"dose_mg_per_kg": 0.75},
+        maintenance_option="weekly-x4",
+    )
+    # Induction sessions 3-6 keep their dates; weekly maintenance follows a week after Mon 16.
+    assert _dates(amended) == [date(2026, 3, d) for d in (9, 11, 13, 16, 23, 30)] + [
+        date(2026, 4, 6),
+        date(2026, 4, 13),
+    ]
+    assert [s.number_in_phase for s in amended.sessions][:4] == [3, 4, 5, 6]
+    assert [s.scheduled_on for s in amended.review_points] == [
+        date(2026, 3, 16),
+        date(2026, 4, 13),
+    ]
+    assert amended.first_dose.dose_mg == 60.0  # 80 kg x 0.75 mg/kg
+    interval = next(c for c in amended.first_dose.limit_checks if c.id == "min-interval-days")
+    assert interval.value == 3  # last given Fri 6, next Mon 9
+    old = planning.get_plan(db, ctx, plan.plan_id)
+    assert _dates(old, "done") == [date(2026, 3, 4), date(2026, 3, 6)]
+    assert old.status == "superseded"

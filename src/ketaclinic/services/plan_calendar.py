@@ -8,13 +8,18 @@ them (``replaces_sequence``), so the calendar's history is never rewritten.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.dosing import DoseCalculation
-from ketaclinic.clinical.protocols import get_protocol
-from ketaclinic.clinical.scheduling import PlannedSession, reschedule_after_missed
+from ketaclinic.clinical.protocols import Protocol, get_protocol
+from ketaclinic.clinical.scheduling import (
+    PlannedSession,
+    next_session_date,
+    reschedule_after_missed,
+)
 from ketaclinic.errors import InvalidInput, RuleViolation
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.plan_records import (
@@ -75,6 +80,81 @@ def _as_core(row: PlanSessionRow, index: int) -> PlannedSession:
         status="missed" if row.status == "missed" else "planned",
         review_action=row.review_action,
     )
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """The rest of a course already under way: the sessions still to give, and the last given."""
+
+    remaining: list[PlannedSession]
+    last_given_on: date
+
+
+def continuation_of(
+    protocol: Protocol,
+    rows: list[PlanSessionRow],
+    maintenance_option: str | None,
+    old_option: str | None,
+    clinic_days: list[int],
+    holidays: list[date],
+) -> Continuation | None:
+    """Keep the dates of the sessions not yet given; add a newly chosen maintenance phase."""
+    given = [r.scheduled_on for r in rows if r.status == "done"]
+    if not given:
+        return None
+    pending = [r for r in rows if r.status == "planned"]
+    remaining = [
+        PlannedSession(
+            index=i,
+            on=r.scheduled_on,
+            phase_id=r.phase_id,
+            phase_kind="induction" if r.phase_kind == "induction" else "maintenance",
+            number_in_phase=r.number_in_phase,
+            sessions_per_week=r.sessions_per_week,
+            min_interval_days=r.min_interval_days,
+            review_action=r.review_action,
+        )
+        for i, r in enumerate(pending)
+    ]
+    if maintenance_option is not None and maintenance_option != old_option:
+        if old_option is not None:
+            raise InvalidInput(
+                f"The course already continues with '{old_option}'; stop this plan and plan "
+                "the new maintenance separately.",
+                field="maintenance_option",
+            )
+        phase = protocol.maintenance_option(maintenance_option)
+        if phase is None:
+            known = ", ".join(p.id for p in protocol.maintenance_options) or "none"
+            raise InvalidInput(
+                f"{protocol.id} has no maintenance option '{maintenance_option}' "
+                f"(options: {known}).",
+                field="maintenance_option",
+            )
+        placed = [*given, *(s.on for s in remaining)]
+        for number in range(1, phase.session_count + 1):
+            on = next_session_date(
+                placed,
+                placed[-1],
+                phase.sessions_per_week,
+                protocol.limits.min_interval_days,
+                frozenset(clinic_days),
+                frozenset(holidays),
+            )
+            placed.append(on)
+            remaining.append(
+                PlannedSession(
+                    index=len(remaining),
+                    on=on,
+                    phase_id=phase.id,
+                    phase_kind=phase.kind,
+                    number_in_phase=number,
+                    sessions_per_week=phase.sessions_per_week,
+                    min_interval_days=protocol.limits.min_interval_days,
+                    review_action=phase.review_action if number == phase.session_count else None,
+                )
+            )
+    return Continuation(remaining, max(given))
 
 
 def mark_missed(

@@ -29,6 +29,7 @@ from ketaclinic.errors import InvalidInput, RuleViolation
 from ketaclinic.services.audit import record_event
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.patients import get_patient_row
+from ketaclinic.services.plan_calendar import Continuation, continuation_of
 from ketaclinic.services.plan_records import (
     PRESCRIBER_ROLES,
     DoseRequest,
@@ -129,6 +130,7 @@ def _write_plan(
     plan_id: str | None,
     previous: TreatmentPlanRow | None = None,
     amendment_reason: str | None = None,
+    continuing: Continuation | None = None,
 ) -> TreatmentPlanRow:
     get_patient_row(db, patient_id)
     treatment = treatment_for_protocol(protocol)
@@ -150,6 +152,9 @@ def _write_plan(
         holidays=closed,
         maintenance_option=maintenance_option,
     )
+    sessions = list(core_plan.sessions) if continuing is None else continuing.remaining
+    if not sessions:
+        raise InvalidInput("No sessions are left to plan in this course.", field="plan_id")
     overrides = [limit_override] if limit_override else []
     if previous is not None:
         overrides += [as_override(o) for o in stored_overrides(db, previous.id)]
@@ -158,9 +163,9 @@ def _write_plan(
         patient_id,
         protocol,
         request,
-        core_plan.sessions[0].on,
-        first_session=True,
-        last_session_on=None,
+        sessions[0].on,
+        first_session=continuing is None,
+        last_session_on=None if continuing is None else continuing.last_given_on,
         overrides=overrides,
     )
     if limit_override is not None and not any(
@@ -198,7 +203,7 @@ def _write_plan(
     )
     db.add(row)
     db.flush()
-    db.add_all(_session_row(row.id, s, ctx.now) for s in core_plan.sessions)
+    db.add_all(_session_row(row.id, s, ctx.now) for s in sessions)
     carried = [] if previous is None else stored_overrides(db, previous.id)
     for old in carried:
         db.add(_override_row(row, old.limit_ids, old.reason, old.overridden_at, old))
@@ -318,8 +323,10 @@ def amend_plan(
 ) -> PlanRecord:
     """A new draft version with the changes and a written reason; the old one is superseded.
 
-    Sessions already given stay on the old version; the new calendar starts at ``start_date``
-    (by default the first session not yet given) and must not start before the last one given.
+    Before the course starts, the new calendar is built from ``start_date`` (default: the old
+    start). Once sessions have been given, they stay on the old version and the new one keeps
+    the dates of the sessions still to give (move them with ``mark_missed``), adding the chosen
+    maintenance phase if there was none; its dose is checked against the last session given.
     """
     require_role(ctx, PRESCRIBER_ROLES, "amend a treatment plan")
     if not reason.strip():
@@ -332,13 +339,17 @@ def amend_plan(
                 f"This plan is {old.status}; only a draft, signed or active plan can be amended.",
                 field="plan_id",
             )
+        protocol = get_protocol(old.protocol_id)
+        holidays = [date.fromisoformat(d) for d in old.holidays]
         sessions = session_rows(db, old.id)
-        given = [s.scheduled_on for s in sessions if s.status == "done"]
-        pending = [s.scheduled_on for s in sessions if s.status == "planned"]
-        new_start = start_date or (min(pending) if pending else old.start_date)
-        if given and new_start <= max(given):
+        option = maintenance_option or old.maintenance_option
+        continuing = continuation_of(
+            protocol, sessions, option, old.maintenance_option, old.clinic_days, holidays
+        )
+        if continuing is not None and start_date is not None:
             raise InvalidInput(
-                f"The amended plan must start after the last session given ({max(given)}).",
+                "Sessions have already been given: the remaining dates are kept. Move a session "
+                "by marking it missed, or stop this plan and plan a new course.",
                 field="start_date",
             )
         request = (
@@ -357,16 +368,17 @@ def amend_plan(
             db,
             ctx,
             old.patient_id,
-            get_protocol(old.protocol_id),
-            new_start,
+            protocol,
+            start_date or old.start_date,
             request,
-            maintenance_option=maintenance_option or old.maintenance_option,
+            maintenance_option=option,
             clinic_days=old.clinic_days,
-            holidays=[date.fromisoformat(d) for d in old.holidays],
+            holidays=holidays,
             limit_override=override,
             plan_id=new_plan_id,
             previous=old,
             amendment_reason=reason.strip(),
+            continuing=continuing,
         )
         return to_plan_record(db, row)
 
