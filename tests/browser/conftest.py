@@ -110,12 +110,16 @@ def context(browser: Browser, live_clinic: LiveClinic) -> Iterator[BrowserContex
 
 @pytest.fixture
 def page(context: BrowserContext, live_clinic: LiveClinic) -> Iterator[Page]:
-    """A page that records every request, so a test can check nothing left this host."""
+    """A page that records every request and console error, so a test can check that nothing
+    came from another host and the Content-Security-Policy never had to block anything."""
     tab = context.new_page()
     requested: list[str] = []
+    console_errors: list[str] = []
     tab.on("request", lambda request: requested.append(request.url))
+    tab.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     yield tab
-    foreign = [
-        u for u in requested if not u.startswith(live_clinic.base_url) and not u.startswith("data:")
-    ]
+    base = live_clinic.base_url
+    foreign = [u for u in requested if not u.startswith(base) and not u.startswith("data:")]
     assert foreign == [], f"pages loaded something from another host: {foreign}"
+    blocked = [m for m in console_errors if "Content Security Policy" in m]
+    assert blocked == [], f"the Content-Security-Policy blocked something: {blocked}"
