@@ -122,6 +122,20 @@ def test_calibrated_benchmarks_sit_within_sampling_error(results: CohortResults)
         assert abs(row.clinic - row.published) <= 5 * se
 
 
+def test_published_interval_uses_the_best_denominator_recorded(results: CohortResults) -> None:
+    rows = {r.benchmark_id: r for r in compare_with_evidence(results.outcomes, results.durability)}
+    # McInnes 2022 gives the arm (n=537): 53.6% -> 288 events.
+    mcinnes = rows["mcinnes2022-real-world-response"]
+    assert mcinnes.published_interval_basis == "arm"
+    assert mcinnes.published_low == pytest.approx(wilson(288, 537).low)
+    # Han 2016 records only all 368 participants: an approximate (too narrow) interval.
+    han = rows["han2016-iv-single-24h-response"]
+    assert han.published_interval_basis == "all participants"
+    assert han.published_high == pytest.approx(wilson(round(0.522 * 368), 368).high)
+    # TRANSFORM's pooled figure has no size recorded: the point only.
+    assert rows["transform-pooled-esketamine-day28-response"].published_low is None
+
+
 @pytest.mark.parametrize(
     ("clinic", "published", "expected"),
     [

@@ -1,11 +1,13 @@
 """The clinic's outcomes beside the published figures, with both intervals and a verdict.
 
 Verdict rule (stated in the report): compare the clinic's 95% Wilson interval with the published
-figure's 95% Wilson interval (computed from the arm size where the source gives it; otherwise the
-published point). "in line" when they overlap, "above" when the clinic's whole interval lies
-above, "below" when it lies wholly below. Overlap is a conservative test: "in line" means "no
-clear difference", not "equivalent". A published figure from a different population, design or
-instrument is a context, not a target; the panel shows each figure's design beside it.
+figure's 95% Wilson interval, computed from the arm size where the source gives it; where only
+the number of all participants is recorded, from that number (an interval narrower than the true
+one, so the verdict errs towards "above"/"below"); otherwise the published point. "in line" when
+they overlap, "above" when the clinic's whole interval lies above, "below" when it lies wholly
+below. Overlap is a conservative test: "in line" means "no clear difference", not "equivalent".
+A published figure from a different population, design or instrument is a context, not a target;
+the panel shows each figure's design beside it.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class ComparisonRow:
     published: float
     published_low: float | None
     published_high: float | None
+    published_interval_basis: str  # "arm", "all participants" (approximate), "point only"
     clinic_events: int
     clinic_n: int
     clinic: float
@@ -73,11 +76,16 @@ def verdict(
     return "in line"
 
 
-def _published_interval(item: Benchmark) -> tuple[float, float, float | None, float | None]:
-    if item.n is not None and item.events is not None:
-        interval = wilson(item.events, item.n)
-        return interval.low, interval.high, interval.low, interval.high
-    return item.value, item.value, None, None
+def _published_interval(
+    item: Benchmark,
+) -> tuple[float, float, float | None, float | None, str]:
+    denominator, basis = (
+        (item.n, "arm") if item.n is not None else (item.n_total, "all participants")
+    )
+    if denominator is not None and item.is_proportion:
+        interval = wilson(round(item.value * denominator), denominator)
+        return interval.low, interval.high, interval.low, interval.high, basis
+    return item.value, item.value, None, None, "point only"
 
 
 def _row(
@@ -89,7 +97,7 @@ def _row(
     high: float,
     better: bool | None,
 ) -> ComparisonRow:
-    pub_low, pub_high, shown_low, shown_high = _published_interval(item)
+    pub_low, pub_high, shown_low, shown_high, basis = _published_interval(item)
     return ComparisonRow(
         benchmark_id=item.id,
         label=item.label,
@@ -103,6 +111,7 @@ def _row(
         published=item.value,
         published_low=shown_low,
         published_high=shown_high,
+        published_interval_basis=basis,
         clinic_events=events,
         clinic_n=n,
         clinic=estimate,

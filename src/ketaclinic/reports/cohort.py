@@ -31,9 +31,10 @@ from ketaclinic.reports.cohort_plots import TIMEPOINT_LABEL, all_figures, close_
 
 VERDICT_RULE = (
     "Verdict: the clinic's 95% Wilson interval is compared with the published figure's 95% "
-    "Wilson interval (from the arm size where the source gives it, otherwise the published "
-    "point). In line = they overlap (no clear difference, not proof of equivalence); above or "
-    "below = no overlap."
+    "Wilson interval, from the arm size where the source gives it, from all participants where "
+    "only that is recorded (marked *: narrower than the true interval), otherwise the published "
+    "point. In line = they overlap (no clear difference, not proof of equivalence); above or "
+    "below = no overlap. A figure from another population or design is context, not a target."
 )
 
 
@@ -110,6 +111,8 @@ def _tables(report: CohortReport) -> dict[str, list[dict[str, str]]]:
         published = fmt(row.published)
         if row.published_low is not None and not math.isnan(row.published_low):
             published += f" ({fmt(row.published_low)}–{fmt(row.published_high)})"
+            if row.published_interval_basis == "all participants":
+                published += "*"
         comparison.append(
             {
                 "label": row.label,

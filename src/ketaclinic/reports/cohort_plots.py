@@ -127,7 +127,7 @@ def durability_curves(results: CohortResults) -> Figure:
 
 def comparison_forest(comparison: pd.DataFrame) -> Figure:
     rows = comparison[comparison.measure != "median_days_to_relapse"].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(9, max(3.0, 0.42 * len(rows) + 1)))
+    fig, ax = plt.subplots(figsize=(11, max(3.0, 0.42 * len(rows) + 1)))
     y = np.arange(len(rows))[::-1]
     clinic_err = np.vstack([rows.clinic - rows.clinic_low, rows.clinic_high - rows.clinic]).astype(
         float
@@ -144,17 +144,18 @@ def comparison_forest(comparison: pd.DataFrame) -> Figure:
     pub_high = rows.published_high.astype(float).fillna(rows.published)
     pub_err = np.vstack([rows.published - pub_low, pub_high - rows.published]).astype(float)
     ax.errorbar(rows.published, y - 0.12, xerr=pub_err, fmt="D", capsize=3, label="Published")
-    ax.set_yticks(
-        y, [f"{label} [{v}]" for label, v in zip(rows.label, rows.verdict, strict=True)], fontsize=7
-    )
+    marks = ["*" if b == "all participants" else "" for b in rows.published_interval_basis]
+    labels = [f"{t}{m} [{v}]" for t, m, v in zip(rows.label, marks, rows.verdict, strict=True)]
+    ax.set_yticks(y, labels, fontsize=7)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.set_title(
-        "This clinic beside published results (95% CI; published CI where the arm size is known)",
+        "This clinic beside published results (95% CI; * = published CI from all participants)",
         fontsize=9,
     )
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    # Long study labels on the left: a fixed margin keeps them whole.
+    fig.subplots_adjust(left=0.45, right=0.98)
     return fig
 
 
