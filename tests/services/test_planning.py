@@ -9,9 +9,12 @@ Hand-worked figures (clinic day Monday 2 March 2026; clinic open Monday to Frida
 
 from __future__ import annotations
 
-from datetime import date
+import itertools
+from datetime import date, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from screened_patients import STATED_ALL_CLEAR, make_known_patient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -322,3 +325,54 @@ def test_amending_a_course_under_way_keeps_the_remaining_dates(
     old = planning.get_plan(db, ctx, plan.plan_id)
     assert _dates(old, "done") == [date(2026, 3, 4), date(2026, 3, 6)]
     assert old.status == "superseded"
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    steps=st.lists(st.tuples(st.booleans(), st.integers(0, 3)), min_size=1, max_size=8),
+    start_offset_days=st.integers(0, 6),
+)
+def test_any_run_of_given_and_missed_sessions_keeps_a_valid_calendar(
+    db: Session,
+    ctx: RequestContext,
+    doctor: RequestContext,
+    steps: list[tuple[bool, int]],
+    start_offset_days: int,
+) -> None:
+    pid = _screened(db, ctx)
+    start = date(2026, 3, 2) + timedelta(days=start_offset_days)
+    plan = planning.create_plan(db, doctor, pid, IV3, start)
+    planning.sign_plan(db, doctor, plan.plan_id)
+    for attended, late_days in steps:
+        pending = [s for s in plan.sessions if s.status == "planned"]
+        if not pending:
+            break
+        session = pending[0]
+        when = ctx.now.replace(
+            year=session.scheduled_on.year,
+            month=session.scheduled_on.month,
+            day=session.scheduled_on.day,
+        ) + timedelta(days=late_days)
+        if attended:
+            plan = plan_calendar.mark_done(db, context(now=when), plan.plan_id, session.sequence)
+        else:
+            plan = plan_calendar.mark_missed(
+                db, context(now=when), plan.plan_id, session.sequence, today=when.date()
+            )
+    course = [s for s in plan.sessions if s.status in ("planned", "done")]
+    days = [s.scheduled_on for s in course]
+    # Still six induction sessions, in order, each number once, ending on the review point.
+    assert [s.number_in_phase for s in course] == [1, 2, 3, 4, 5, 6]
+    assert course[-1].review_action is not None
+    assert all(d.weekday() < 5 for d in days)
+    assert all((b - a).days >= 2 for a, b in itertools.pairwise(days))
+    assert all(sum(1 for d in days if a <= d < a + timedelta(days=7)) <= 3 for a in days)
+    # Every moved row has exactly one replacement pointing at it; nothing was rewritten.
+    moved = {s.sequence for s in plan.sessions if s.status in ("rescheduled", "missed")}
+    replaced = [s.replaces_sequence for s in plan.sessions if s.replaces_sequence is not None]
+    assert sorted(replaced) == sorted(moved)
+    assert plan == planning.get_plan(db, ctx, plan.plan_id)
