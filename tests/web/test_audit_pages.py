@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -83,3 +85,25 @@ def test_searching_the_trail_for_a_patient_is_itself_recorded(
     assert len(searches) == 1
     assert searches[0]["patient_id"] == patient_id
     assert searches[0]["actor_role"] == "administrator"
+
+
+def test_concurrent_requests_that_read_and_audit_all_succeed(
+    app: FastAPI, signed_in: dict[str, TestClient]
+) -> None:
+    cookies = dict(signed_in["administrator"].cookies)
+    statuses: list[int] = []
+
+    def work() -> None:
+        client = TestClient(app, cookies=cookies)
+        statuses.extend(
+            client.get("/api/audit/events", params={"limit": 5}).status_code for _ in range(10)
+        )
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 60
+    verdict = signed_in["administrator"].get("/api/audit/verify").json()
+    assert verdict["ok"] is True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,6 +141,10 @@ def create_app(
         make_engine(settings.resolved_database_url())
     )
     app.state.clock = clock or (lambda: datetime.now(UTC))
+    bind = app.state.session_factory.kw.get("bind")
+    on_sqlite = bind is not None and bind.dialect.name == "sqlite"
+    # See deps.get_db: SQLite request transactions take turns within this process.
+    app.state.database_lock = threading.Lock() if on_sqlite else None
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     _install_error_handlers(app)

@@ -12,6 +12,7 @@ test reads from the route's dependency tree:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -39,16 +40,23 @@ class SignInRequired(Exception):
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back on any error."""
-    session: Session = request.app.state.session_factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    """One transaction per request: committed when the route returns, rolled back on any error.
+
+    On SQLite, one request transaction at a time: a transaction that has read and then writes
+    (every read of patient data writes its audit entry) fails with "database is locked" if another
+    wrote in between, so requests take turns. PostgreSQL needs no such lock (row locks).
+    """
+    lock: AbstractContextManager[Any] = request.app.state.database_lock or nullcontext()
+    with lock:
+        session: Session = request.app.state.session_factory()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
 
 # scope="function": commit before the response is sent, so the next request sees the change.
@@ -200,7 +208,8 @@ def record_refusal(request: Request, error: PermissionDenied) -> None:
         return
     from ketaclinic.services.audit import record_event
 
-    with request.app.state.session_factory() as db:
+    lock: AbstractContextManager[Any] = request.app.state.database_lock or nullcontext()
+    with lock, request.app.state.session_factory() as db:
         record_event(
             db, person, "access.denied", "route", request.url.path[:80],
             detail={"method": request.method, "reason": error.message},
