@@ -376,3 +376,30 @@ def test_any_run_of_given_and_missed_sessions_keeps_a_valid_calendar(
     replaced = [s.replaces_sequence for s in plan.sessions if s.replaces_sequence is not None]
     assert sorted(replaced) == sorted(moved)
     assert plan == planning.get_plan(db, ctx, plan.plan_id)
+
+
+def test_eu_profile_starts_patients_65_and_over_on_one_device(
+    db: Session, ctx: RequestContext, doctor: RequestContext
+) -> None:
+    pid = make_known_patient(db, ctx, sex="F", date_of_birth="1958-06-20")  # 67 on 2 March 2026
+    statements = {**STATED_ALL_CLEAR, "pregnant": False, "breastfeeding": False}
+    screening.screen_patient(db, ctx, pid, "esketamine-intranasal", statements)
+    with pytest.raises(InvalidInput, match="no regional profile"):
+        planning.create_plan(
+            db, doctor, pid, "esketamine-trd", date(2026, 3, 2), dose={"regional_profile": "uk"}
+        )
+    plan = planning.create_plan(
+        db,
+        doctor,
+        pid,
+        "esketamine-trd",
+        date(2026, 3, 2),
+        dose={"regional_profile": "eu-65-and-over"},
+    )
+    # EU SmPC: 28 mg on day 1 (one device); later sessions take the label's 56 mg (two devices).
+    assert (plan.first_dose.dose_mg, plan.first_dose.devices) == (28, 1)
+    planning.sign_plan(db, doctor, plan.plan_id)
+    plan_calendar.mark_done(db, ctx, plan.plan_id, 0)
+    second = plan_calendar.session_dose(db, ctx, plan.plan_id, 1)
+    assert (second.dose_mg, second.devices, second.device_offsets_min) == (56, 2, (0, 5))
+    assert second.regional_profile == "eu-65-and-over"
