@@ -21,6 +21,7 @@ from ketaclinic.errors import InvalidInput
 from ketaclinic.services.audit import record_event
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.patients import get_patient_row
+from ketaclinic.services.safety import questionnaire_followup
 from ketaclinic.storage.database import atomic
 from ketaclinic.storage.tables.measurements import (
     QuestionnaireItemAnswerRow,
@@ -119,6 +120,8 @@ def record_questionnaire_response(
             },
             now=ctx.now,
         )
+        # A positive PHQ-9 item 9 or C-SSRS screener creates the same-day risk-assessment task.
+        questionnaire_followup(db, ctx, patient_id, result, at=when, response_id=stored_id)
     return StoredResponse(stored_id, patient_id, when, result)
 
 

@@ -1,0 +1,434 @@
+"""Supervised sessions as use cases: schedule, check in, pre-dose checks, dose, monitor, discharge.
+
+Each use case loads the stored session, asks the clinical core for the next record (which enforces
+the state machine, the MAR rules, the alert rules and the discharge criteria), persists what
+changed and writes the audit entry, all in one savepoint: a refused step writes nothing. Times
+default to the request's time (``ctx.now``); a charted time may be earlier (a nurse charting a
+reading taken ten minutes ago) but never in the future.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketaclinic.clinical.policy import ProtocolKind, parse_protocol_kind
+from ketaclinic.clinical.sessions import mar
+from ketaclinic.clinical.sessions import record as core
+from ketaclinic.clinical.sessions.alerts import Measures
+from ketaclinic.clinical.sessions.discharge import DischargeAssessment, assess_discharge
+from ketaclinic.clinical.sessions.lifecycle import SessionEvent, transition
+from ketaclinic.clinical.sessions.predose import (
+    ClinicianDecision,
+    PredoseInputs,
+    PredoseResult,
+    evaluate_predose,
+)
+from ketaclinic.errors import InvalidInput
+from ketaclinic.services import safety
+from ketaclinic.services.audit import record_event
+from ketaclinic.services.consents import ConsentKind, active_consent
+from ketaclinic.services.context import RequestContext
+from ketaclinic.services.patients import get_patient_row
+from ketaclinic.services.policy import clinic_policy
+from ketaclinic.services.session_store import ReadingOrigin, load_record, persist, session_row
+from ketaclinic.storage.database import atomic
+from ketaclinic.storage.tables.measurements import ObservationRow
+from ketaclinic.storage.tables.sessions import SupervisedSessionRow
+from ketaclinic.storage.tables.types import new_id
+
+Step = Callable[[core.SessionRecord], core.SessionRecord]
+
+
+def _when(ctx: RequestContext, at: datetime | None, field: str = "at") -> datetime:
+    moment = at or ctx.now
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{field} needs a time zone.", field=field)
+    if moment > ctx.now:
+        raise InvalidInput(f"{field} {moment.isoformat()} is in the future.", field=field)
+    return moment
+
+
+def _apply(
+    db: Session,
+    ctx: RequestContext,
+    session_id: str,
+    action: str,
+    step: Step,
+    *,
+    detail: Mapping[str, Any] | None = None,
+    origins: Mapping[str, ReadingOrigin] | None = None,
+    event: SessionEvent | None = None,
+) -> core.SessionRecord:
+    """Load, apply one core step, persist and audit, all or nothing.
+
+    A lifecycle ``event`` is checked against the state machine first, so a step out of order is
+    answered with the allowed next steps rather than with the first unmet detail.
+    """
+    with atomic(db):
+        row = session_row(db, session_id, for_update=True)
+        before = load_record(db, row)
+        if event is not None:
+            transition(before.state, event)
+        after = step(before)
+        row.updated_at = ctx.now
+        persist(db, row, before, after, origins=origins)
+        record_event(
+            db, ctx.actor, f"session.{action}", "session", session_id,
+            patient_id=row.patient_id, detail=dict(detail or {}) | {"state": after.state.value},
+            now=ctx.now,
+        )  # fmt: skip
+    return after
+
+
+def _latest_weight_kg(db: Session, patient_id: str) -> float | None:
+    row = db.scalars(
+        select(ObservationRow)
+        .where(ObservationRow.patient_id == patient_id, ObservationRow.kind == "weight_kg")
+        .order_by(ObservationRow.observed_at.desc())
+    ).first()
+    return row.value if row else None
+
+
+def schedule_session(
+    db: Session,
+    ctx: RequestContext,
+    patient_id: str,
+    protocol_kind: ProtocolKind | str,
+    scheduled_for: datetime,
+    *,
+    protocol_id: str | None = None,
+    chair: str | None = None,
+    room: str | None = None,
+    responsible_clinician: str | None = None,
+    weight_kg: float | None = None,
+    with_bprs: bool = False,
+    plan_session_id: str | None = None,
+    session_id: str | None = None,
+) -> core.SessionRecord:
+    """A new scheduled session; the weight defaults to the patient's latest recorded weight."""
+    kind = parse_protocol_kind(protocol_kind) if isinstance(protocol_kind, str) else protocol_kind
+    sid = session_id or new_id()
+    with atomic(db):
+        get_patient_row(db, patient_id)
+        weight = weight_kg if weight_kg is not None else _latest_weight_kg(db, patient_id)
+        record = core.new_session(
+            session_id=sid, patient_id=patient_id, protocol_kind=kind,
+            scheduled_for=scheduled_for, weight_kg=weight, with_bprs=with_bprs,
+        )  # fmt: skip
+        db.add(
+            SupervisedSessionRow(
+                id=sid, patient_id=patient_id, plan_session_id=plan_session_id,
+                protocol_kind=kind.value, protocol_id=protocol_id, state=record.state.value,
+                scheduled_for=scheduled_for, chair=chair, room=room,
+                responsible_clinician=responsible_clinician, weight_kg=weight,
+                with_bprs=with_bprs, created_at=ctx.now, updated_at=ctx.now,
+            )
+        )  # fmt: skip
+        db.flush()
+        record_event(
+            db, ctx.actor, "session.schedule", "session", sid, patient_id=patient_id,
+            detail={"protocol_kind": kind.value, "scheduled_for": scheduled_for.isoformat()},
+            now=ctx.now,
+        )  # fmt: skip
+    return record
+
+
+def get_session(db: Session, ctx: RequestContext, session_id: str) -> core.SessionRecord:
+    """The session record (a read of patient data, so it is audited)."""
+    row = session_row(db, session_id)
+    record = load_record(db, row)
+    record_event(
+        db, ctx.actor, "session.read", "session", session_id, patient_id=row.patient_id,
+        now=ctx.now,
+    )  # fmt: skip
+    return record
+
+
+def session_details(db: Session, session_id: str) -> SupervisedSessionRow:
+    """The session's scheduling details (chair, room, clinician, protocol id)."""
+    return session_row(db, session_id)
+
+
+def check_in(
+    db: Session, ctx: RequestContext, session_id: str, *, at: datetime | None = None
+) -> core.SessionRecord:
+    when = _when(ctx, at)
+    by = ctx.actor.display_name
+    return _apply(db, ctx, session_id, "check_in", lambda r: core.check_in(r, at=when, by=by))
+
+
+def no_show(
+    db: Session, ctx: RequestContext, session_id: str, *, at: datetime | None = None
+) -> core.SessionRecord:
+    when = _when(ctx, at)
+    by = ctx.actor.display_name
+    return _apply(db, ctx, session_id, "no_show", lambda r: core.no_show(r, at=when, by=by))
+
+
+def abort(
+    db: Session, ctx: RequestContext, session_id: str, *, reason: str, at: datetime | None = None
+) -> core.SessionRecord:
+    when = _when(ctx, at)
+    by = ctx.actor.display_name
+    return _apply(
+        db, ctx, session_id, "abort", lambda r: core.abort(r, at=when, by=by, reason=reason),
+        detail={"reason": reason},
+    )  # fmt: skip
+
+
+def _predose_inputs(
+    db: Session, record: core.SessionRecord, inputs: PredoseInputs | Mapping[str, Any], at: datetime
+) -> PredoseInputs:
+    """The nurse's answers, with the baseline from the session's own readings and, when not
+    given, consent from the consent register."""
+    given = inputs if isinstance(inputs, PredoseInputs) else PredoseInputs.model_validate(inputs)
+    changes: dict[str, Any] = {}
+    if given.baseline == Measures():
+        changes["baseline"] = record.baseline()
+    if given.consent_current is None:
+        consent = active_consent(db, record.patient_id, ConsentKind.TREATMENT, at=at)
+        changes["consent_current"] = consent is not None
+    return given.model_copy(update=changes)
+
+
+def evaluate_predose_checks(
+    db: Session,
+    ctx: RequestContext,
+    session_id: str,
+    inputs: PredoseInputs | Mapping[str, Any],
+    *,
+    decisions: Mapping[str, ClinicianDecision] | None = None,
+) -> PredoseResult:
+    """Every pre-dose check now, without changing the session (the nurse's checklist view)."""
+    row = session_row(db, session_id)
+    record = load_record(db, row)
+    policy = clinic_policy(db, record.protocol_kind)
+    full = _predose_inputs(db, record, inputs, ctx.now)
+    return evaluate_predose(record.protocol_kind, full, policy, at=ctx.now, decisions=decisions)
+
+
+def pass_predose(
+    db: Session,
+    ctx: RequestContext,
+    session_id: str,
+    inputs: PredoseInputs | Mapping[str, Any],
+    *,
+    decisions: Mapping[str, ClinicianDecision] | None = None,
+) -> core.SessionRecord:
+    """Evaluate the pre-dose checks now and move on only if every one passed or was decided."""
+    by = ctx.actor.display_name
+
+    def step(record: core.SessionRecord) -> core.SessionRecord:
+        policy = clinic_policy(db, record.protocol_kind)
+        full = _predose_inputs(db, record, inputs, ctx.now)
+        result = evaluate_predose(
+            record.protocol_kind, full, policy, at=ctx.now, decisions=decisions
+        )
+        return core.pass_predose(record, result, at=ctx.now, by=by)
+
+    return _apply(db, ctx, session_id, "predose.pass", step, event=SessionEvent.PASS_PREDOSE)
+
+
+def start_dosing(
+    db: Session,
+    ctx: RequestContext,
+    session_id: str,
+    *,
+    product: str,
+    formulation: str,
+    lot_number: str,
+    dose_mg: float,
+    administered_by: str,
+    supervised_by: str,
+    concentration_mg_per_ml: float | None = None,
+    initial_rate_mg_per_h: float | None = None,
+    started_at: datetime | None = None,
+) -> core.SessionRecord:
+    when = _when(ctx, started_at, "started_at")
+
+    def step(record: core.SessionRecord) -> core.SessionRecord:
+        dosing = mar.start_record(
+            product=product, formulation=formulation, lot_number=lot_number, dose_mg=dose_mg,
+            route=record.protocol_kind.route, started_at=when, administered_by=administered_by,
+            supervised_by=supervised_by, weight_kg=record.weight_kg,
+            concentration_mg_per_ml=concentration_mg_per_ml,
+            initial_rate_mg_per_h=initial_rate_mg_per_h,
+        )  # fmt: skip
+        return core.start_dosing(record, dosing, by=ctx.actor.display_name)
+
+    return _apply(
+        db, ctx, session_id, "dosing.start", step,
+        detail={"product": product, "lot_number": lot_number, "dose_mg": dose_mg},
+        event=SessionEvent.START_DOSING,
+    )  # fmt: skip
+
+
+def add_dosing_event(
+    db: Session,
+    ctx: RequestContext,
+    session_id: str,
+    kind: mar.DosingEventKind | str,
+    *,
+    at: datetime | None = None,
+    device_mg: float | None = None,
+    rate_mg_per_h: float | None = None,
+    reason: str | None = None,
+) -> core.SessionRecord:
+    """A nasal device, a rate change, a pause or a resume, charted with its time."""
+    try:
+        event_kind = mar.DosingEventKind(kind)
+    except ValueError:
+        allowed = ", ".join(k.value for k in mar.DosingEventKind)
+        raise InvalidInput(
+            f"Unknown dosing event {kind!r}; use one of {allowed}.", field="kind"
+        ) from None
+    when = _when(ctx, at)
+    try:
+        event = mar.DosingEvent(
+            kind=event_kind, at=when, by=ctx.actor.display_name, device_mg=device_mg,
+            rate_mg_per_h=rate_mg_per_h, reason=reason,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise InvalidInput(f"Dosing event not recorded: {exc}", field="event") from exc
+    return _apply(
+        db, ctx, session_id, "dosing.event", lambda r: core.add_dosing_event(r, event),
+        detail={"kind": event_kind.value, "device_mg": device_mg, "rate_mg_per_h": rate_mg_per_h},
+    )  # fmt: skip
+
+
+def end_dosing(
+    db: Session,
+    ctx: RequestContext,
+    session_id: str,
+    *,
+    at: datetime | None = None,
+    note: str | None = None,
+) -> core.SessionRecord:
+    when = _when(ctx, at)
+    by = ctx.actor.display_name
+    return _apply(
+        db, ctx, session_id, "dosing.end", lambda r: core.end_dosing(r, at=when, by=by, note=note),
+        event=SessionEvent.END_DOSING,
+    )  # fmt: skip
+
+
+def record_observation(
+    db: Session,
+    ctx: RequestContext,
+    session_id: str,
+    reading_id: str,
+    measures: Measures | Mapping[str, Any],
+    *,
+    taken_at: datetime | None = None,
+    questionnaire_response_id: str | None = None,
+) -> tuple[core.SessionRecord, list[core.Alert]]:
+    """A nurse's reading or scale scores; returns the record and any alerts it raised.
+
+    A positive PHQ-9 item 9 or C-SSRS screen also creates the same-day risk-assessment task.
+    """
+    when = _when(ctx, taken_at, "taken_at")
+    values = measures if isinstance(measures, Measures) else Measures.model_validate(measures)
+    raised: list[core.Alert] = []
+
+    def step(record: core.SessionRecord) -> core.SessionRecord:
+        observation = core.Observation(
+            id=reading_id, taken_at=when, measures=values, recorded_by=ctx.actor.display_name
+        )
+        updated, new = core.add_observation(
+            record, observation, clinic_policy(db, record.protocol_kind)
+        )
+        raised.extend(new)
+        return updated
+
+    origin = ReadingOrigin("manual", questionnaire_response_id)
+    record = _apply(
+        db, ctx, session_id, "observation.record", step,
+        detail={"reading_id": reading_id, "alerts": [a.finding.rule_id for a in raised]},
+        origins={reading_id: origin},
+    )  # fmt: skip
+    if values.phq9_item9 is not None or values.cssrs_risk is not None:
+        safety.suicide_screen_followup(
+            db, ctx, record.patient_id, screened_at=when, phq9_item9=values.phq9_item9,
+            cssrs_risk=values.cssrs_risk, related_id=session_id,
+        )  # fmt: skip
+    return record, raised
+
+
+def acknowledge_alert(
+    db: Session, ctx: RequestContext, session_id: str, alert_id: str, *, note: str
+) -> core.SessionRecord:
+    by = ctx.actor.display_name
+    return _apply(
+        db, ctx, session_id, "alert.acknowledge",
+        lambda r: core.acknowledge_alert(r, alert_id, by=by, at=ctx.now, note=note),
+        detail={"alert_id": alert_id},
+    )  # fmt: skip
+
+
+def discharge_assessment(
+    db: Session, ctx: RequestContext, session_id: str, *, escort_present: bool
+) -> DischargeAssessment:
+    """Every unmet discharge criterion now (an empty list means ready); changes nothing."""
+    record = load_record(db, session_row(db, session_id))
+    policy = clinic_policy(db, record.protocol_kind)
+    return assess_discharge(record, policy, at=ctx.now, escort_present=escort_present)
+
+
+def _discharge_step(
+    db: Session, ctx: RequestContext, session_id: str, action: str, escort_present: bool
+) -> core.SessionRecord:
+    by = ctx.actor.display_name
+    move = core.mark_ready if action == "mark_ready" else core.discharge
+
+    def step(record: core.SessionRecord) -> core.SessionRecord:
+        policy = clinic_policy(db, record.protocol_kind)
+        assessment = assess_discharge(record, policy, at=ctx.now, escort_present=escort_present)
+        return move(record, assessment, at=ctx.now, by=by)
+
+    event = SessionEvent.MARK_READY if action == "mark_ready" else SessionEvent.DISCHARGE
+    return _apply(
+        db, ctx, session_id, action, step, detail={"escort_present": escort_present}, event=event
+    )
+
+
+def mark_ready(
+    db: Session, ctx: RequestContext, session_id: str, *, escort_present: bool
+) -> core.SessionRecord:
+    return _discharge_step(db, ctx, session_id, "mark_ready", escort_present)
+
+
+def discharge(
+    db: Session, ctx: RequestContext, session_id: str, *, escort_present: bool
+) -> core.SessionRecord:
+    return _discharge_step(db, ctx, session_id, "discharge", escort_present)
+
+
+def resume_monitoring(
+    db: Session, ctx: RequestContext, session_id: str, *, reason: str
+) -> core.SessionRecord:
+    by = ctx.actor.display_name
+    return _apply(
+        db, ctx, session_id, "resume_monitoring",
+        lambda r: core.resume_monitoring(r, at=ctx.now, by=by, reason=reason),
+        detail={"reason": reason},
+    )  # fmt: skip
+
+
+def sign(db: Session, ctx: RequestContext, session_id: str) -> core.SessionRecord:
+    by = ctx.actor.display_name
+    return _apply(db, ctx, session_id, "sign", lambda r: core.sign(r, by=by, at=ctx.now))
+
+
+def add_addendum(
+    db: Session, ctx: RequestContext, session_id: str, text: str
+) -> core.SessionRecord:
+    by = ctx.actor.display_name
+    return _apply(
+        db, ctx, session_id, "addendum",
+        lambda r: core.add_addendum(r, by=by, at=ctx.now, text=text),
+    )  # fmt: skip
