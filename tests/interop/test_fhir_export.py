@@ -74,6 +74,14 @@ def test_bulk_export_parses_and_resolves(
     assert {o["type"]: o["count"] for o in manifest["output"]} == {
         k: len(v) for k, v in by_type.items()
     }
+    # The audit trail goes out as AuditEvents about each patient (identified exports only).
+    registrations = [
+        a for a in by_type["AuditEvent"] if a["subtype"][0]["code"] == "patient.register"
+    ]
+    assert sorted(a["entity"][0]["what"]["reference"] for a in registrations) == sorted(
+        f"Patient/{p}" for p in (clinic.consented, clinic.elderly, clinic.not_consented)
+    )
+    assert {a["action"] for a in registrations} == {"C"}
     # The escort is a RelatedPerson of the first patient.
     assert [r["name"][0]["text"] for r in by_type["RelatedPerson"]] == ["Bartholomew Lindqvist"]
 
@@ -159,6 +167,7 @@ def test_deidentified_export_resolves_too(
     by_type = _read_export(out)
     _assert_references_resolve(by_type)
     assert "RelatedPerson" not in by_type
+    assert "AuditEvent" not in by_type
 
 
 def _read_export_of(

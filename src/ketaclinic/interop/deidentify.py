@@ -10,7 +10,7 @@ What is removed or transformed (45 CFR 164.514(b)(2)(i), identifiers A-R):
 - dates: shifted by a per-patient offset from the same secret, the same for every date of one
   patient so intervals stay exact; year of birth only, none at all for patients aged 90 or over
   (their age is reported as 90, meaning 90 or over);
-- consents keep kind and status, not the document reference.
+- consents keep kind and status, not the document reference; the audit trail is left out.
 """
 
 from __future__ import annotations
@@ -220,5 +220,6 @@ def deidentify_patient_data(data: PatientData, key: Deidentifier) -> PatientData
             )
             for r in data.consents
         ],
+        audit_events=[],  # staff names and addresses: never in a research export
         deidentified=True,
     )

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketaclinic.services.patients import get_patient_row
+from ketaclinic.storage.tables.access import AuditEvent
 from ketaclinic.storage.tables.consents import ConsentRow
 from ketaclinic.storage.tables.measurements import (
     ObservationRow,
@@ -45,6 +46,8 @@ class PatientData:
     # response id -> item id -> value, in the instrument's item order.
     answers: dict[str, dict[str, float]] = field(default_factory=dict)
     consents: list[ConsentRow] = field(default_factory=list)
+    # The audit trail entries about this patient (identified exports only).
+    audit_events: list[AuditEvent] = field(default_factory=list)
     # Set by de-identification: age at the export date, 90 meaning "90 or over".
     deidentified: bool = False
 
@@ -82,6 +85,13 @@ def load_patient_data(db: Session, patient_id: str) -> PatientData:
         responses=responses,
         answers=answers,
         consents=_rows(db, ConsentRow, patient_id),
+        audit_events=list(
+            db.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.patient_id == patient_id)
+                .order_by(AuditEvent.sequence)
+            )
+        ),
     )
 
 

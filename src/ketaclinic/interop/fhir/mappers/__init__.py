@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ketaclinic.interop.fhir.mappers import (  # noqa: F401  (imported to register)
     allergy_intolerance,
+    audit_event,
     condition,
     consent,
     medication_statement,
