@@ -60,7 +60,7 @@ def test_what_the_record_does_not_say_is_reported_missing_never_absent(
     db: Session, ctx: RequestContext
 ) -> None:
     pid = make_patient(db, ctx, conditions=["mdd"], failed_trials=0)
-    facts, provenance = screening.screening_input_from_record(db, pid, IV, ctx.now)
+    facts, provenance = screening.preview_screening_input(db, ctx, pid, IV)
 
     for name in (
         "baseline_bp",
@@ -87,11 +87,11 @@ def test_screener_statements_fill_gaps_but_never_contradict_the_record(
     db: Session, ctx: RequestContext
 ) -> None:
     pid = make_patient(db, ctx, conditions=["mdd", "pregnancy"], failed_trials=0)
-    facts, provenance = screening.screening_input_from_record(
+    facts, provenance = screening.preview_screening_input(
         db,
+        ctx,
         pid,
         IV,
-        ctx.now,
         screening.ScreeningStatements(takes_no_medicines=True, no_antidepressant_trials=True),
     )
     assert facts.current_medications == ()
@@ -189,6 +189,10 @@ def test_only_a_prescriber_overrides_with_a_reason_stored_with_who_and_when(
     )
     assert stored.overridden_at == prescriber.now
     assert stored.rule_ids == ["treatment-resistance"]
+    listed = screening.eligibility_overrides(db, ctx, pid)
+    assert [(o.rule_ids, o.reason, o.prescriber) for o in listed] == [
+        (("treatment-resistance",), reason, "Dr Sam Okafor")
+    ]
     latest = screening.latest_screening(db, ctx, pid, IV)
     assert latest is not None
     assert latest.screening_id == second.screening_id
@@ -240,9 +244,9 @@ def test_a_questionnaire_after_the_screening_time_is_not_used(
     measurement.record_questionnaire_response(
         db, later, pid, "phq9", [2, 2, 1, 2, 1, 1, 1, 0, 3], administered_at=later.now
     )
-    facts, _ = screening.screening_input_from_record(db, pid, IV, ctx.now)
+    facts, _ = screening.preview_screening_input(db, ctx, pid, IV)
     assert facts.phq9_item9 == 0
-    facts_later, _ = screening.screening_input_from_record(db, pid, IV, later.now)
+    facts_later, _ = screening.preview_screening_input(db, later, pid, IV)
     assert facts_later.phq9_item9 == 3
 
 
@@ -251,8 +255,8 @@ def test_interview_answers_fill_in_forms_never_given_but_never_overrule_one(
 ) -> None:
     pid = make_known_patient(db, ctx, phq9_item9=None, cssrs=None)
     stated = {"phq9_item9": 1, "cssrs_screener_risk": "moderate"}
-    facts, provenance = screening.screening_input_from_record(
-        db, pid, IV, ctx.now, screening.ScreeningStatements(**stated)
+    facts, provenance = screening.preview_screening_input(
+        db, ctx, pid, IV, screening.ScreeningStatements(**stated)
     )
     assert (facts.phq9_item9, facts.cssrs_screener_risk) == (1, "moderate")
     assert provenance["phq9_item9"] == "stated by the screener"

@@ -36,6 +36,7 @@ from ketaclinic.storage.tables.planning import EligibilityOverrideRow, Screening
 from ketaclinic.storage.tables.types import new_id
 
 __all__ = [
+    "EligibilityOverrideRecord",
     "ScreeningRecord",
     "ScreeningStatements",
     "current_screening_row",
@@ -43,8 +44,8 @@ __all__ = [
     "latest_screening",
     "list_screenings",
     "override_screening",
+    "preview_screening_input",
     "screen_patient",
-    "screening_input_from_record",
     "to_screening_record",
 ]
 
@@ -290,12 +291,77 @@ def list_screenings(db: Session, ctx: RequestContext, patient_id: str) -> list[S
         return [to_screening_record(r) for r in rows]
 
 
-def eligibility_overrides(db: Session, patient_id: str) -> list[EligibilityOverrideRow]:
-    """Every eligibility override of the patient, oldest first (for the record and the audit)."""
-    return list(
-        db.scalars(
+@dataclass(frozen=True)
+class EligibilityOverrideRecord:
+    override_id: str
+    screening_id: str
+    rule_ids: tuple[str, ...]
+    reason: str
+    prescriber: str
+    prescriber_user_id: str | None
+    overridden_at: datetime
+
+
+def eligibility_overrides(
+    db: Session, ctx: RequestContext, patient_id: str
+) -> list[EligibilityOverrideRecord]:
+    """Every eligibility override of the patient, oldest first: who accepted which risk, why."""
+    with atomic(db):
+        get_patient_row(db, patient_id)
+        rows = db.scalars(
             select(EligibilityOverrideRow)
             .where(EligibilityOverrideRow.patient_id == patient_id)
             .order_by(EligibilityOverrideRow.overridden_at)
+        ).all()
+        record_event(
+            db,
+            ctx.actor,
+            "screening.override.list",
+            "patient",
+            patient_id,
+            patient_id=patient_id,
+            detail={"count": len(rows)},
+            now=ctx.now,
         )
+        return [
+            EligibilityOverrideRecord(
+                override_id=r.id,
+                screening_id=r.screening_id,
+                rule_ids=tuple(r.rule_ids),
+                reason=r.reason,
+                prescriber=r.prescriber_name,
+                prescriber_user_id=r.prescriber_user_id,
+                overridden_at=r.overridden_at,
+            )
+            for r in rows
+        ]
+
+
+def preview_screening_input(
+    db: Session,
+    ctx: RequestContext,
+    patient_id: str,
+    treatment: Treatment | str,
+    statements: ScreeningStatements | dict[str, Any] | None = None,
+) -> tuple[ScreeningInput, dict[str, str]]:
+    """What a screening would be given now, with each fact's origin; nothing is stored but the
+    read itself (in the audit trail)."""
+    _require_role(ctx, SCREENING_ROLES, "read a patient's screening facts")
+    stated = (
+        statements
+        if isinstance(statements, ScreeningStatements | None)
+        else parse(ScreeningStatements, statements)
     )
+    with atomic(db):
+        facts, provenance = screening_input_from_record(db, patient_id, treatment, ctx.now, stated)
+        record_event(
+            db,
+            ctx.actor,
+            "screening.preview",
+            "patient",
+            patient_id,
+            patient_id=patient_id,
+            detail={"treatment": facts.treatment.value},
+            now=ctx.now,
+        )
+        return facts, provenance

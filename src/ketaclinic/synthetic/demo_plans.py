@@ -114,7 +114,7 @@ def _screen(
     key = ("patient", person.index, "screening", tag)
     statements = _statements(person, suicidal)
     # Forms on record answer for themselves; the interview only fills what was never recorded.
-    recorded, _ = screening.screening_input_from_record(db, person.patient_id, treatment, ctx.now)
+    recorded, _ = screening.preview_screening_input(db, ctx, person.patient_id, treatment)
     for name in ("phq9_item9", "cssrs_screener_risk"):
         if getattr(recorded, name) is not None:
             del statements[name]
