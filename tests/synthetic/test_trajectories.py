@@ -8,11 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ketaclinic.clinical.evidence import benchmark
+from ketaclinic.clinical.outcomes import is_response, outcome_rules, remission_cutoff
+from ketaclinic.clinical.questionnaires import get_instrument
+from ketaclinic.clinical.questionnaires.models import compare
 from ketaclinic.errors import InvalidInput
 from ketaclinic.synthetic.trajectories import (
     WEEK_4_DAY,
     WEEK_8_DAY,
     OutcomeCutoffs,
+    cutoffs_for,
+    profile,
     resolve_targets,
     retained_share,
     sample_trajectories,
@@ -119,3 +124,41 @@ def test_totals_are_valid_for_any_instrument(
 def test_impossible_instrument_is_refused_clearly() -> None:
     with pytest.raises(InvalidInput, match="no baseline total"):
         OutcomeCutoffs("tiny", 6, 0.5, 4).baseline_range()
+
+
+@pytest.mark.parametrize("instrument", ["phq9", "madrs", "qids-sr16", "hamd17"])
+def test_cutoffs_come_from_the_outcome_rules(instrument: str) -> None:
+    cutoffs = cutoffs_for(instrument)
+    remission = remission_cutoff(instrument)
+    # The remission band edge is the highest whole total that meets the remission rule.
+    assert compare(cutoffs.remission_max_total, remission.op, remission.value)
+    assert not compare(cutoffs.remission_max_total + 1, remission.op, remission.value)
+    assert cutoffs.max_total == get_instrument(instrument).max_total
+    assert cutoffs.response_min_reduction * 100 == outcome_rules(instrument).response.value
+
+
+def test_absolute_response_rules_are_refused_with_a_reason() -> None:
+    # PCL-5 response is a fall of a number of points, which the band sampler cannot target.
+    with pytest.raises(InvalidInput, match="absolute change"):
+        cutoffs_for("pcl5")
+
+
+@pytest.mark.parametrize("profile_id", PROFILES)
+def test_real_instrument_rates_follow_the_targets(profile_id: str) -> None:
+    targets = resolve_targets(profile_id)
+    cutoffs = cutoffs_for(profile(profile_id).instrument)
+    n = 20_000
+    t = sample_trajectories(
+        np.random.default_rng(17),
+        induction_end_day=np.full(n, 13),
+        cutoffs=cutoffs,
+        targets=targets,
+    )
+    rule = outcome_rules(cutoffs.instrument).response
+    remission = remission_cutoff(cutoffs.instrument)
+    responded = [
+        is_response(rule, b, e) for b, e in zip(t.baseline_total, t.total_end, strict=True)
+    ]
+    remitted = [compare(e, remission.op, remission.value) for e in t.total_end]
+    _within(float(np.mean(responded)), targets.end_of_induction.response, n)
+    _within(float(np.mean(remitted)), targets.end_of_induction.remission, n)
