@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from ketaclinic.errors import InvalidInput
 from ketaclinic.services.audit import (
     GENESIS_HASH,
     AuditFilter,
@@ -230,3 +231,15 @@ def test_canonical_json_is_order_independent() -> None:
         == canonical_json({"a": "é", "b": 1})
         == '{"a":"é","b":1}'
     )
+
+
+def test_bad_entries_are_refused_with_the_field_named(db: Session) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        record_event(db, NURSE, "patient.read", "patient", "x" * 81, now=T0)
+    assert caught.value.field == "entity_id"
+    with pytest.raises(InvalidInput) as naive:
+        record_event(db, NURSE, "patient.read", "patient", "p1", now=T0.replace(tzinfo=None))
+    assert naive.value.field == "now"
+    with pytest.raises(InvalidInput):
+        record_event(db, NURSE, " ", "patient", "p1", now=T0)
+    assert verify_chain(db).entries_checked == 0

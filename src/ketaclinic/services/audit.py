@@ -95,6 +95,11 @@ def record_event(
         raise InvalidInput("an audit entry needs an action and an entity type", field="action")
     if now.tzinfo is None:
         raise InvalidInput("the audit time must carry a time zone", field="now")
+    for name, value in (("action", action), ("entity", entity), ("entity_id", entity_id)):
+        if value is not None and len(value) > 80:
+            raise InvalidInput(
+                f"the audit {name} is limited to 80 characters: {value[:80]}…", field=name
+            )
     # Take the write lock first by bumping the head (a row lock on PostgreSQL, the database write
     # lock on SQLite), so concurrent writers append one after another and never fork the chain.
     bumped = db.execute(
