@@ -29,7 +29,7 @@ from ketaclinic.clinical.sessions.predose import (
     evaluate_predose,
 )
 from ketaclinic.errors import InvalidInput
-from ketaclinic.services import safety
+from ketaclinic.services import rems, safety
 from ketaclinic.services.audit import record_event
 from ketaclinic.services.consents import ConsentKind, active_consent
 from ketaclinic.services.context import RequestContext
@@ -175,10 +175,12 @@ def abort(
 ) -> core.SessionRecord:
     when = _when(ctx, at)
     by = ctx.actor.display_name
-    return _apply(
+    record = _apply(
         db, ctx, session_id, "abort", lambda r: core.abort(r, at=when, by=by, reason=reason),
         detail={"reason": reason},
     )  # fmt: skip
+    _rems_form_if_due(db, ctx, record)
+    return record
 
 
 def _predose_inputs(
@@ -391,9 +393,18 @@ def _discharge_step(
         return move(record, assessment, at=ctx.now, by=by)
 
     event = SessionEvent.MARK_READY if action == "mark_ready" else SessionEvent.DISCHARGE
-    return _apply(
+    record = _apply(
         db, ctx, session_id, action, step, detail={"escort_present": escort_present}, event=event
     )
+    if event is SessionEvent.DISCHARGE:
+        _rems_form_if_due(db, ctx, record)
+    return record
+
+
+def _rems_form_if_due(db: Session, ctx: RequestContext, record: core.SessionRecord) -> None:
+    """Every esketamine session that gave a device owes a REMS form, due within 7 days."""
+    if record.protocol_kind.is_rems and record.dosing and record.dosing.first_device_at:
+        rems.generate_form(db, ctx, record.session_id)
 
 
 def mark_ready(
