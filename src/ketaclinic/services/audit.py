@@ -90,6 +90,10 @@ def record_event(
     ``action`` is a dotted verb such as ``"patient.read"`` or ``"session.vitals.record"``;
     ``entity`` the kind of record (``"patient"``, ``"session"``); ``detail`` what a reviewer
     needs to understand the event (never a password or token).
+
+    Appending locks the chain head until the caller's transaction ends, so auditing transactions
+    take turns from this call to their commit: call it as the last step of a use case, and record
+    one entry per batch (a device's readings in one request), not one per row.
     """
     if not action.strip() or not entity.strip():
         raise InvalidInput("an audit entry needs an action and an entity type", field="action")
