@@ -12,6 +12,7 @@ import pytest
 
 from ketaclinic.clinical.outcomes import ScorePoint, assess_course, outcome_rules
 from ketaclinic.clinical.policy import ProtocolKind, default_policy
+from ketaclinic.clinical.protocols import get_protocol
 from ketaclinic.errors import InvalidInput
 from ketaclinic.synthetic.cohort import TABLES, stream_cohort
 from ketaclinic.synthetic.cohort_model import resolve_courses
@@ -121,6 +122,12 @@ def test_keys_resolve_and_values_are_in_range(cohort: Path) -> None:
         "select count(*) from courses join patients using (patient_key) "
         "where protocol_id = 'esketamine-trd' and primary_indication <> 'trd'"
     ).fetchone() == (0,)
+    # Esketamine's label fixes the first dose; later sessions use the label's allowed doses.
+    first_doses = con.execute(
+        "select distinct s.dose_mg from sessions s join courses c using (course_key) "
+        "where c.protocol_id = 'esketamine-trd' and s.day = 0"
+    ).fetchall()
+    assert first_doses == [(get_protocol("esketamine-trd").dose.first_session,)]
     # About thirty score and vital observations per patient (the benchmark's premise).
     per_patient = (_read(cohort, "scores").num_rows + _read(cohort, "vitals").num_rows) / 6_000
     assert 25 <= per_patient <= 40

@@ -111,6 +111,8 @@ class ResolvedCourse:
     session_days: tuple[int, ...]
     dose_per_kg: bool  # weight-based (mg/kg) or fixed mg
     dose_options: tuple[float, ...]
+    # The label's fixed first dose (esketamine: 56 mg on day 1), whatever dose follows.
+    first_session_dose: float | None
     dose_weights: tuple[float, ...]
     dropout_share: float
     vitals_minutes: tuple[int, ...]
@@ -160,6 +162,7 @@ def resolve_courses(model: CohortModel | None = None) -> tuple[ResolvedCourse, .
                 session_days=days,
                 dose_per_kg=per_kg,
                 dose_options=tuple(options),
+                first_session_dose=protocol.dose.first_session,
                 dose_weights=course.dose_weights,
                 dropout_share=dropout,
                 vitals_minutes=course.vitals_minutes,

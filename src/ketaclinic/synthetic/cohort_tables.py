@@ -79,6 +79,9 @@ def course_block_tables(
     row, col = np.nonzero(in_course)
     session_keys = np.array([f"{keys[r]}-s{c + 1:02d}" for r, c in zip(row, col, strict=True)])
     session_given = given[row, col]
+    session_dose_mg = dose_mg[row]
+    if course.first_session_dose is not None and not course.dose_per_kg:
+        session_dose_mg = np.where(col == 0, course.first_session_dose, session_dose_mg)
     minutes = np.array(course.vitals_minutes, dtype=np.int64)
     n_sessions, n_readings = row.size, minutes.size
     vit = model.vitals
@@ -102,7 +105,7 @@ def course_block_tables(
             "patient_key": _string_array(keys[row]),
             "day": pa.array(days[col], pa.int32()),
             "status": _string_array(status[row, col]),
-            "dose_mg": pa.array(np.where(session_given, dose_mg[row], 0.0), pa.float64()),
+            "dose_mg": pa.array(np.where(session_given, session_dose_mg, 0.0), pa.float64()),
             "bp_alert": pa.array(bp_alert, pa.bool_()),
             "max_systolic_rise_mmhg": pa.array(max_rise, pa.float64(), mask=~session_given),
         }
