@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from cohort_fixtures import synthetic_dataset
+from cohort_fixtures import synthetic_dataset, write_dataset
 from lifelines import KaplanMeierFitter
 
 from ketaclinic.analytics.cohorts import CohortResults, analyse_cohort
@@ -154,3 +154,11 @@ def test_verdict_by_interval_overlap(
 def test_a_folder_that_is_not_a_dataset_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="patients"):
         open_dataset(tmp_path)
+
+
+def test_a_table_without_a_contract_column_is_refused(tmp_path: Path) -> None:
+    folder = write_dataset(tmp_path, {})
+    scores = pq.read_table(folder / "scores").drop_columns(["total"])
+    pq.write_table(scores, folder / "scores" / "part-00000.parquet")
+    with pytest.raises(InvalidInput, match=r"'scores'.*total"):
+        open_dataset(folder)

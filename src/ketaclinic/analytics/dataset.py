@@ -18,6 +18,18 @@ from ketaclinic.errors import InvalidInput
 Engine = Literal["duckdb", "spark"]
 ENGINES: tuple[Engine, ...] = ("duckdb", "spark")
 TABLES = ("patients", "courses", "sessions", "scores", "vitals", "adverse_events")
+# The columns the analytics read (docs/research-dataset.md); other columns are allowed.
+REQUIRED_COLUMNS = {
+    "patients": ("patient_key", "site_id", "sex", "age_years", "primary_indication"),
+    "courses": (
+        "course_key", "patient_key", "protocol_id", "route", "dose_mg_per_kg", "dose_mg",
+        "dropped_out", "induction_end_day",
+    ),
+    "sessions": ("session_key", "course_key", "patient_key", "day", "status", "bp_alert"),
+    "scores": ("patient_key", "course_key", "instrument", "day", "total"),
+    "vitals": ("session_key", "patient_key", "minute"),
+    "adverse_events": ("patient_key", "course_key", "session_key", "term", "serious"),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -84,4 +96,11 @@ def open_dataset(folder: Path, engine: Engine = "duckdb", *, backend: Any = None
         # DuckDB reads a glob; Spark reads the folder itself (it lists the parts).
         path = str(folder / name / "*.parquet") if engine == "duckdb" else str(folder / name)
         tables[name] = con.read_parquet(path, table_name=f"kc_{name}")
+        absent = [c for c in REQUIRED_COLUMNS[name] if c not in tables[name].columns]
+        if absent:
+            raise InvalidInput(
+                f"Table '{name}' in {folder} lacks column(s) {', '.join(absent)} "
+                "(see docs/research-dataset.md).",
+                field="data",
+            )
     return Dataset(engine=engine, backend=con, **tables)
