@@ -3,6 +3,7 @@ port, plus the access-control cases (anonymous, patient, researcher, administrat
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import threading
@@ -20,6 +21,7 @@ from fhirpy.base.exceptions import ResourceNotFound
 from interop_clinic import PHQ9_WEEKLY, Clinic
 from sqlalchemy.orm import Session
 
+from ketaclinic.services.audit import AuditFilter, search_events
 from ketaclinic.services.context import SYSTEM, RequestContext
 from ketaclinic.services.users import create_user
 from ketaclinic.settings import Settings
@@ -155,3 +157,19 @@ def test_anonymous_callers_get_401_and_bad_parameters_an_operation_outcome(
     assert "date=last-week" in bad_date.json()["issue"][0]["diagnostics"]
     unknown = nurse.get("/fhir/Spaceship")
     assert unknown.status_code == 404
+
+
+def test_reads_and_searches_are_audited(
+    app: FastAPI, clinic: Clinic, session_factory: SessionFactory
+) -> None:
+    nurse = TestClient(app, headers={"Cookie": _cookie(app, "nurse")})
+    assert nurse.get("/fhir/Condition", params={"patient": clinic.consented}).status_code == 200
+    assert nurse.get(f"/fhir/Patient/{clinic.elderly}").status_code == 200
+    with session_factory() as db:
+        searched = search_events(db, AuditFilter(action="fhir.search"))
+        read = search_events(db, AuditFilter(action="fhir.read"))
+    assert [(e.patient_id, e.entity_id) for e in searched] == [(clinic.consented, "Condition")]
+    assert [(e.patient_id, e.entity_id) for e in read] == [
+        (clinic.elderly, f"Patient/{clinic.elderly}")
+    ]
+    assert json.loads(searched[0].detail_json)["matches"] == 2

@@ -60,10 +60,19 @@ def load_or_create_secret(data_dir: Path) -> bytes:
         return bytes.fromhex(path.read_text(encoding="ascii").strip())
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(32)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    temporary = path.with_name(f".{KEY_FILE_NAME}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(key.hex())
-    return key
+    try:
+        # A hard link never replaces an existing file: if two callers race, the first key wins
+        # and both use it (a second key would silently change every pseudonym and offset).
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(temporary)
+    return bytes.fromhex(path.read_text(encoding="ascii").strip())
 
 
 @dataclass(frozen=True)

@@ -64,9 +64,20 @@ def _view(request: Request, db: DbSession, ctx: RequestContext) -> server.FhirVi
 
 
 def _audit(
-    db: DbSession, ctx: RequestContext, action: str, what: str, detail: dict[str, Any]
+    db: DbSession,
+    ctx: RequestContext,
+    view: server.FhirView,
+    action: str,
+    what: str,
+    detail: dict[str, Any],
+    patient: str | None = None,
 ) -> None:
+    # The trail names the patient whose identified record was read; a de-identified read has
+    # no patient id to name (pseudonyms are not record ids).
     patient_id = ctx.actor.patient_id if ctx.actor.role == "patient" else None
+    if patient_id is None and view.identified and patient:
+        patient_id = patient.removeprefix("Patient/")
+    detail = {**detail, "identified": view.identified}
     record_event(
         db, ctx.actor, action, "fhir", what, patient_id=patient_id, detail=detail, now=ctx.now
     )
@@ -90,7 +101,8 @@ def read_resource(
         resource = server.read(db, view, resource_type, resource_id)
     except KetaclinicError as exc:
         return _outcome(exc.http_status, exc.message)
-    _audit(db, ctx, "fhir.read", f"{resource_type}/{resource_id}", {"identified": view.identified})
+    patient = resource_id if resource_type == "Patient" else None
+    _audit(db, ctx, view, "fhir.read", f"{resource_type}/{resource_id}", {}, patient)
     return _fhir(resource)
 
 
@@ -119,7 +131,9 @@ def search_resources(
     except KetaclinicError as exc:
         return _outcome(exc.http_status, exc.message)
     criteria = {"patient": patient, "code": code, "date": date}
-    _audit(db, ctx, "fhir.search", resource_type, {"criteria": criteria, "matches": len(found)})
+    detail = {"criteria": criteria, "matches": len(found)}
+    # Only a patient id that matched is a record id (anything else may not even be a UUID).
+    _audit(db, ctx, view, "fhir.search", resource_type, detail, patient if found else None)
     base = str(request.base_url).rstrip("/") + f"/fhir/{resource_type}"
     params = [
         (k, v)
