@@ -361,9 +361,17 @@ def record_observation(
     return record, raised
 
 
+def _written(text: str, field: str, what: str) -> str:
+    if len(text.strip()) < 3:
+        raise InvalidInput(f"Write {what} (at least a few words).", field=field)
+    return text.strip()
+
+
 def acknowledge_alert(
     db: Session, ctx: RequestContext, session_id: str, alert_id: str, *, note: str
 ) -> core.SessionRecord:
+    """Close an alert with the clinician's note of what was assessed or done."""
+    note = _written(note, "note", "a note saying what was assessed or done")
     by = ctx.actor.display_name
     return _apply(
         db, ctx, session_id, "alert.acknowledge",
@@ -438,6 +446,7 @@ def sign(db: Session, ctx: RequestContext, session_id: str) -> core.SessionRecor
 def add_addendum(
     db: Session, ctx: RequestContext, session_id: str, text: str
 ) -> core.SessionRecord:
+    text = _written(text, "text", "the correction or addition")
     by = ctx.actor.display_name
     return _apply(
         db, ctx, session_id, "addendum",
