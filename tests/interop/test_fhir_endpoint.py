@@ -173,3 +173,13 @@ def test_reads_and_searches_are_audited(
         (clinic.elderly, f"Patient/{clinic.elderly}")
     ]
     assert json.loads(searched[0].detail_json)["matches"] == 2
+
+
+def test_patient_everything_with_fhirpy(app: FastAPI, base_url: str, clinic: Clinic) -> None:
+    nurse = _client(app, base_url, "nurse")
+    bundle = nurse.execute(f"Patient/{clinic.consented}/$everything", method="get")
+    kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
+    assert {"Patient", "RelatedPerson", "QuestionnaireResponse", "Questionnaire"} <= kinds
+    researcher = TestClient(app, headers={"Cookie": _cookie(app, "researcher")})
+    hidden = researcher.get(f"/fhir/Patient/{clinic.consented}/$everything")
+    assert hidden.status_code == 404

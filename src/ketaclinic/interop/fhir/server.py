@@ -163,3 +163,13 @@ def page_size(raw: int | None) -> int:
     if not 0 <= raw <= MAX_PAGE_SIZE:
         raise InvalidInput(f"_count must be between 0 and {MAX_PAGE_SIZE}.", field="_count")
     return raw
+
+
+def everything(db: Session, view: FhirView, patient: str) -> list[dict[str, Any]]:
+    """``Patient/<id>/$everything``: the patient's resources and the definitions they use."""
+    visible = _visible_ids(db, view, patient)
+    if not visible:
+        raise NotFound(f"Patient/{patient} does not exist or is not visible to you.")
+    data, resources = resources_for(db, visible[0], view.deidentifier)
+    resources.extend(definitions_for({r.instrument_id for r in data.responses}))
+    return [r.model_dump(mode="json", exclude_none=True) for r in resources]

@@ -89,6 +89,28 @@ def metadata(request: Request, now: Now) -> JSONResponse:
     return _fhir(capability_statement(base, now).model_dump(mode="json", exclude_none=True))
 
 
+@router.get("/Patient/{patient_id}/$everything")
+def patient_everything(
+    request: Request, db: DbSession, now: Now, user: Caller, patient_id: str
+) -> JSONResponse:
+    if user is None:
+        return _outcome(401, "Sign in to the clinic web app first.", "login")
+    ctx = RequestContext(actor_for(user, ip_address=client_ip(request)), now)
+    try:
+        view = _view(request, db, ctx)
+        found = server.everything(db, view, patient_id)
+    except KetaclinicError as exc:
+        return _outcome(exc.http_status, exc.message)
+    _audit(db, ctx, view, "fhir.everything", f"Patient/{patient_id}", {}, patient_id)
+    root = str(request.base_url).rstrip("/")
+    entries = [
+        {"fullUrl": f"{root}/fhir/{r['resourceType']}/{r['id']}", "resource": r} for r in found
+    ]
+    return _fhir(
+        {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
+    )
+
+
 @router.get("/{resource_type}/{resource_id}")
 def read_resource(
     request: Request, db: DbSession, now: Now, user: Caller, resource_type: str, resource_id: str
