@@ -103,6 +103,9 @@ def test_vitals_use_the_vital_signs_profiles(
     singles = {
         o["code"]["coding"][0]["code"]: o["valueQuantity"] for o in vitals if o not in panels
     }
+    # The diastolic goes out inside the panel only, never a second time on its own.
+    assert "8462-4" not in singles
+    assert "8480-6" not in singles
     assert singles["8867-4"]["value"] == 71
     assert singles["8867-4"]["code"] == "/min"
     assert singles["29463-7"]["value"] == 64.5

@@ -91,15 +91,20 @@ def vital_observations(data: PatientData) -> list[Resource]:
     diastolic_by_time = {
         _pair_key(row): row for row in data.observations if row.kind == _BP_PAIR[1]
     }
-    paired: set[str] = set()
+    # Decide the pairs first: a diastolic that belongs to a panel must not also go out alone,
+    # whichever of the two rows comes first.
+    partners = {
+        row.id: diastolic_by_time[_pair_key(row)]
+        for row in data.observations
+        if row.kind == _BP_PAIR[0] and _pair_key(row) in diastolic_by_time
+    }
+    paired = {partner.id for partner in partners.values()}
     found: list[Resource] = []
     for row in sorted(data.observations, key=lambda r: (r.observed_at, r.kind, r.id)):
         if row.id in paired:
             continue
-        partner = diastolic_by_time.get(_pair_key(row)) if row.kind == _BP_PAIR[0] else None
-        if partner is not None:
-            paired.add(partner.id)
-            found.append(_bp_panel(data, row, partner))
+        if row.id in partners:
+            found.append(_bp_panel(data, row, partners[row.id]))
             continue
         is_vital = row.kind in _VITAL_KINDS
         resource = _base(data, row, VITAL_SIGNS_PROFILE if is_vital else None)
