@@ -3,11 +3,14 @@
 Resources are built with ``fhir.resources.R4B`` (wire-compatible with R4 for the core clinical
 resources), so every exported resource is validated by construction.
 
-Public surface::
+Public surface (import from the module named; this package re-exports nothing, so that the
+mapper modules can import the helpers without cycles)::
 
-    load_patient_data, PatientData          (fhir.source)
-    patient_resources, MAPPERS               (fhir.mappers)
-    export_ndjson, patient_bundle            (fhir.export)
-    import_fhir_file, ImportSummary          (fhir.importer)
-    capability_statement                     (fhir.capability)
+    fhir.source      load_patient_data, all_patient_ids, PatientData
+    fhir.mappers     MAPPERS, register, patient_resources
+    fhir.export      export_ndjson, patient_bundle, resources_for, ExportSummary
+    fhir.importer    import_fhir_file, ImportSummary
+    fhir.server      view_for, read, search, everything, FhirView   (used by web/routes/fhir.py)
+    fhir.capability  capability_statement
+    fhir.questionnaire  questionnaire, ketaclinic_code_system
 """
