@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
@@ -23,6 +23,9 @@ from ketaclinic.cli._output import fail, print_json
 from ketaclinic.errors import InvalidInput, KetaclinicError
 from ketaclinic.services.context import Actor, RequestContext
 from ketaclinic.settings import Settings
+
+if TYPE_CHECKING:
+    from ketaclinic.interop.deidentify import Deidentifier
 
 CLI_ACTOR = Actor(user_id=None, role="system", display_name="ketaclinic command line")
 
@@ -48,6 +51,12 @@ def _progress(label: str, total: int, shown: bool) -> Iterator[Callable[[int], N
     with Progress(transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+def _deidentifier(settings: Settings, ctx: RequestContext) -> Deidentifier:
+    from ketaclinic.interop.deidentify import Deidentifier, load_or_create_secret
+
+    return Deidentifier(load_or_create_secret(settings.data_dir), ctx.now.date())
 
 
 def _audit(db: Session, ctx: RequestContext, what: str, detail: dict[str, object]) -> None:
@@ -87,16 +96,11 @@ def export_fhir(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """FHIR R4 Bulk Data NDJSON export; every reference resolves inside the export."""
-    from ketaclinic.interop.deidentify import Deidentifier, load_or_create_secret
     from ketaclinic.interop.fhir.export import export_ndjson, patient_bundle
 
     try:
         with _session() as (db, ctx, settings):
-            key = (
-                Deidentifier(load_or_create_secret(settings.data_dir), ctx.now.date())
-                if deidentified
-                else None
-            )
+            key = _deidentifier(settings, ctx) if deidentified else None
             ids = _patients(db, ctx, deidentified, patient)
             with _progress("FHIR export", len(ids), progress) as tick:
                 summary = export_ndjson(
@@ -122,16 +126,11 @@ def export_omop(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """OMOP CDM v5.4 tables; concept choices in docs/omop-mapping.md."""
-    from ketaclinic.interop.deidentify import Deidentifier, load_or_create_secret
     from ketaclinic.interop.omop import export_omop as write_omop
 
     try:
         with _session() as (db, ctx, settings):
-            key = (
-                Deidentifier(load_or_create_secret(settings.data_dir), ctx.now.date())
-                if deidentified
-                else None
-            )
+            key = _deidentifier(settings, ctx) if deidentified else None
             ids = _patients(db, ctx, deidentified, None)
             with _progress("OMOP export", len(ids), progress) as tick:
                 summary = write_omop(
@@ -151,13 +150,12 @@ def export_registry(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """The de-identified registry of research-consented patients, as the research dataset."""
-    from ketaclinic.interop.deidentify import Deidentifier, load_or_create_secret
     from ketaclinic.interop.fhir.source import all_patient_ids
     from ketaclinic.interop.registry import export_registry as write_registry
 
     try:
         with _session() as (db, ctx, settings):
-            key = Deidentifier(load_or_create_secret(settings.data_dir), ctx.now.date())
+            key = _deidentifier(settings, ctx)
             total = len(all_patient_ids(db))
             with _progress("Registry export", total, progress) as tick:
                 summary = write_registry(
