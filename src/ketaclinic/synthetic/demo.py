@@ -24,6 +24,7 @@ from ketaclinic.storage.tables.measurements import ObservationRow, Questionnaire
 from ketaclinic.storage.tables.patients import PatientRow
 from ketaclinic.synthetic.demo_plan import DEFAULT_PATIENTS, DemoPatient, demo_id, plan_demo
 from ketaclinic.synthetic.demo_plans import load_screening_and_plans
+from ketaclinic.synthetic.demo_sessions import load_demo_sessions
 
 # A part takes the session, the context and one planned patient; it returns how many records it
 # wrote (0 when everything was already there).
@@ -145,9 +146,12 @@ def load_demo(
     """
     moment = as_of or _first_load_time(db, seed) or ctx.now
     report = DemoReport(seed=seed, as_of=moment, patients_planned=patients_count)
-    for person in plan_demo(seed, moment, patients_count):
+    people = plan_demo(seed, moment, patients_count)
+    for person in people:
         if db.get(PatientRow, person.patient_id) is None:
             report.patients_new += 1
         for name, part in DEMO_PARTS:
             report.written[name] += part(db, ctx, person, seed)
+    # Session scenarios are dealt across patients, so they load once every patient is in place.
+    report.written["supervised sessions"] += load_demo_sessions(db, ctx, people, seed, moment)
     return report
