@@ -9,7 +9,7 @@ reading taken ten minutes ago) but never in the future.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -21,68 +21,22 @@ from ketaclinic.clinical.sessions import mar
 from ketaclinic.clinical.sessions import record as core
 from ketaclinic.clinical.sessions.alerts import Measures
 from ketaclinic.clinical.sessions.discharge import DischargeAssessment, assess_discharge
-from ketaclinic.clinical.sessions.lifecycle import SessionEvent, transition
-from ketaclinic.clinical.sessions.predose import (
-    ClinicianDecision,
-    PredoseInputs,
-    PredoseResult,
-    evaluate_predose,
-)
+from ketaclinic.clinical.sessions.lifecycle import SessionEvent
 from ketaclinic.errors import InvalidInput
 from ketaclinic.services import rems, safety
 from ketaclinic.services.audit import record_event
-from ketaclinic.services.consents import ConsentKind, active_consent
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.patients import get_patient_row
 from ketaclinic.services.policy import clinic_policy
-from ketaclinic.services.session_store import ReadingOrigin, load_record, persist, session_row
+from ketaclinic.services.session_predose import evaluate_predose_checks as evaluate_predose_checks
+from ketaclinic.services.session_predose import pass_predose as pass_predose
+from ketaclinic.services.session_steps import apply_step as _apply
+from ketaclinic.services.session_steps import charted_time as _when
+from ketaclinic.services.session_store import ReadingOrigin, load_record, session_row
 from ketaclinic.storage.database import atomic
 from ketaclinic.storage.tables.measurements import ObservationRow
 from ketaclinic.storage.tables.sessions import SupervisedSessionRow
 from ketaclinic.storage.tables.types import new_id
-
-Step = Callable[[core.SessionRecord], core.SessionRecord]
-
-
-def _when(ctx: RequestContext, at: datetime | None, field: str = "at") -> datetime:
-    moment = at or ctx.now
-    if moment.tzinfo is None:
-        raise InvalidInput(f"{field} needs a time zone.", field=field)
-    if moment > ctx.now:
-        raise InvalidInput(f"{field} {moment.isoformat()} is in the future.", field=field)
-    return moment
-
-
-def _apply(
-    db: Session,
-    ctx: RequestContext,
-    session_id: str,
-    action: str,
-    step: Step,
-    *,
-    detail: Mapping[str, Any] | None = None,
-    origins: Mapping[str, ReadingOrigin] | None = None,
-    event: SessionEvent | None = None,
-) -> core.SessionRecord:
-    """Load, apply one core step, persist and audit, all or nothing.
-
-    A lifecycle ``event`` is checked against the state machine first, so a step out of order is
-    answered with the allowed next steps rather than with the first unmet detail.
-    """
-    with atomic(db):
-        row = session_row(db, session_id, for_update=True)
-        before = load_record(db, row)
-        if event is not None:
-            transition(before.state, event)
-        after = step(before)
-        row.updated_at = ctx.now
-        persist(db, row, before, after, origins=origins)
-        record_event(
-            db, ctx.actor, f"session.{action}", "session", session_id,
-            patient_id=row.patient_id, detail=dict(detail or {}) | {"state": after.state.value},
-            now=ctx.now,
-        )  # fmt: skip
-    return after
 
 
 def _latest_weight_kg(db: Session, patient_id: str) -> float | None:
@@ -181,59 +135,6 @@ def abort(
     )  # fmt: skip
     _rems_form_if_due(db, ctx, record)
     return record
-
-
-def _predose_inputs(
-    db: Session, record: core.SessionRecord, inputs: PredoseInputs | Mapping[str, Any], at: datetime
-) -> PredoseInputs:
-    """The nurse's answers, with the baseline from the session's own readings and, when not
-    given, consent from the consent register."""
-    given = inputs if isinstance(inputs, PredoseInputs) else PredoseInputs.model_validate(inputs)
-    changes: dict[str, Any] = {}
-    if given.baseline == Measures():
-        changes["baseline"] = record.baseline()
-    if given.consent_current is None:
-        consent = active_consent(db, record.patient_id, ConsentKind.TREATMENT, at=at)
-        changes["consent_current"] = consent is not None
-    return given.model_copy(update=changes)
-
-
-def evaluate_predose_checks(
-    db: Session,
-    ctx: RequestContext,
-    session_id: str,
-    inputs: PredoseInputs | Mapping[str, Any],
-    *,
-    decisions: Mapping[str, ClinicianDecision] | None = None,
-) -> PredoseResult:
-    """Every pre-dose check now, without changing the session (the nurse's checklist view)."""
-    row = session_row(db, session_id)
-    record = load_record(db, row)
-    policy = clinic_policy(db, record.protocol_kind)
-    full = _predose_inputs(db, record, inputs, ctx.now)
-    return evaluate_predose(record.protocol_kind, full, policy, at=ctx.now, decisions=decisions)
-
-
-def pass_predose(
-    db: Session,
-    ctx: RequestContext,
-    session_id: str,
-    inputs: PredoseInputs | Mapping[str, Any],
-    *,
-    decisions: Mapping[str, ClinicianDecision] | None = None,
-) -> core.SessionRecord:
-    """Evaluate the pre-dose checks now and move on only if every one passed or was decided."""
-    by = ctx.actor.display_name
-
-    def step(record: core.SessionRecord) -> core.SessionRecord:
-        policy = clinic_policy(db, record.protocol_kind)
-        full = _predose_inputs(db, record, inputs, ctx.now)
-        result = evaluate_predose(
-            record.protocol_kind, full, policy, at=ctx.now, decisions=decisions
-        )
-        return core.pass_predose(record, result, at=ctx.now, by=by)
-
-    return _apply(db, ctx, session_id, "predose.pass", step, event=SessionEvent.PASS_PREDOSE)
 
 
 def start_dosing(
