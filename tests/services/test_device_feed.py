@@ -3,11 +3,14 @@ out-of-order readings; nothing stored twice and nothing clamped, on SQLite and P
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from session_services import ESK, IV, T0, at, checked_in, discharged, monitoring, scheduled
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,6 +18,7 @@ from sqlalchemy.orm import Session
 from ketaclinic.errors import InvalidInput, NotFound, PermissionDenied
 from ketaclinic.services import device_feed, session_today, sessions
 from ketaclinic.services.context import SYSTEM, Actor, RequestContext
+from ketaclinic.storage.database import SessionFactory
 from ketaclinic.storage.tables.sessions import BedsideDeviceRow, SessionReadingRow
 
 FULL_VITALS = {
@@ -186,3 +190,54 @@ def test_device_tokens_are_stored_hashed_and_can_be_revoked(db: Session) -> None
     assert device_feed.device_actor(db, token) is None
     with pytest.raises(PermissionDenied):
         device_feed.register_device(db, at(2), "Rogue")
+
+
+def test_two_copies_of_a_batch_at_once_store_each_reading_once(
+    session_factory: SessionFactory,
+) -> None:
+    with session_factory() as db:
+        sid = monitoring(db, ESK)
+        db.commit()
+    batch = [reading(80 + n, 30 + n) for n in range(5)]
+    barrier = threading.Barrier(2)
+    outcomes: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            with session_factory() as db:
+                barrier.wait(timeout=10)
+                results = device_feed.receive_readings(db, device_ctx(40), sid, batch)
+                db.commit()
+            outcomes.append(statuses(results))
+        except BaseException as exc:  # reported below with the thread's error
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(outcomes) == [["accepted"] * 5, ["duplicate"] * 5]
+    with session_factory() as db:
+        assert stored(db, sid) == 1 + 5  # the baseline and the five readings, once each
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(order=st.permutations(list(range(6))), resend=st.lists(st.integers(0, 5), max_size=6))
+def test_any_order_and_any_re_sends_store_each_reading_once(
+    db: Session, order: list[int], resend: list[int]
+) -> None:
+    sid = checked_in(db, IV)
+    base = stored(db, sid)
+    first = [reading(200 + n, 6 + n) for n in order]
+    device_feed.receive_readings(db, device_ctx(20), sid, first)
+    again = device_feed.receive_readings(
+        db, device_ctx(21), sid, [reading(200 + n, 6 + n) for n in resend] or first
+    )
+    assert set(statuses(again)) == {"duplicate"}
+    assert stored(db, sid) == base + 6
+    db.rollback()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.policy import ProtocolKind
@@ -53,10 +53,17 @@ class ReadingOrigin:
 
 
 def session_row(db: Session, session_id: str, *, for_update: bool = False) -> SupervisedSessionRow:
-    query = select(SupervisedSessionRow).where(SupervisedSessionRow.id == session_id)
     if for_update:
-        # Serialises concurrent writers of one session on PostgreSQL (SQLite locks the database).
-        query = query.with_for_update()
+        # Take the write lock before reading, so two writers of one session (a device re-sending
+        # a batch while the first copy is still being stored) run one after the other: a no-op
+        # update is a row lock on PostgreSQL and the database write lock on SQLite.
+        db.execute(
+            update(SupervisedSessionRow)
+            .where(SupervisedSessionRow.id == session_id)
+            .values(state=SupervisedSessionRow.state)
+            .execution_options(synchronize_session=False)
+        )
+    query = select(SupervisedSessionRow).where(SupervisedSessionRow.id == session_id)
     row = db.scalars(query).first()
     if row is None:
         raise NotFound(f"No session {session_id}.", field="session_id")
