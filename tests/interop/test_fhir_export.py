@@ -6,51 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fhir.resources.R4B import get_fhir_model_class
 from interop_clinic import PHQ9_WEEKLY, Clinic
+from interop_fhir_support import assert_references_resolve, read_export, references
 from sqlalchemy.orm import Session
 
 from ketaclinic.interop.deidentify import Deidentifier
 from ketaclinic.interop.fhir.export import export_ndjson, patient_bundle
 from ketaclinic.interop.fhir.source import all_patient_ids
 from ketaclinic.services.context import RequestContext
-
-
-def _references(value: Any) -> list[str]:
-    found: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "reference" and isinstance(item, str):
-                found.append(item)
-            else:
-                found.extend(_references(item))
-    elif isinstance(value, list):
-        for item in value:
-            found.extend(_references(item))
-    return found
-
-
-def _read_export(out: Path) -> dict[str, list[dict[str, Any]]]:
-    by_type: dict[str, list[dict[str, Any]]] = {}
-    for path in sorted(out.glob("*.ndjson")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            raw = json.loads(line)
-            # Re-parse with the R4B model of its own type: the line is a valid resource.
-            model = get_fhir_model_class(raw["resourceType"]).model_validate(raw)
-            assert model.get_resource_type() == path.stem
-            by_type.setdefault(path.stem, []).append(raw)
-    return by_type
-
-
-def _assert_references_resolve(by_type: dict[str, list[dict[str, Any]]]) -> None:
-    present = {f"{kind}/{r['id']}" for kind, rows in by_type.items() for r in rows}
-    canonicals = {r["url"] for r in by_type.get("Questionnaire", [])}
-    for rows in by_type.values():
-        for resource in rows:
-            for reference in _references(resource):
-                assert reference in present, f"{resource['resourceType']} points at {reference}"
-            if resource["resourceType"] == "QuestionnaireResponse":
-                assert resource["questionnaire"].split("|")[0] in canonicals
 
 
 def test_bulk_export_parses_and_resolves(
@@ -61,7 +24,7 @@ def test_bulk_export_parses_and_resolves(
     summary = export_ndjson(
         db, out, all_patient_ids(db), transaction_time=ctx.now, progress=ticks.append
     )
-    by_type = _read_export(out)
+    by_type = read_export(out)
     assert summary.patients == 3
     assert sum(ticks) == 3
     assert {r["id"] for r in by_type["Patient"]} == {
@@ -69,7 +32,7 @@ def test_bulk_export_parses_and_resolves(
         clinic.elderly,
         clinic.not_consented,
     }
-    _assert_references_resolve(by_type)
+    assert_references_resolve(by_type)
     manifest = json.loads((out / "manifest.json").read_text())
     assert {o["type"]: o["count"] for o in manifest["output"]} == {
         k: len(v) for k, v in by_type.items()
@@ -156,7 +119,7 @@ def test_patient_bundle_holds_everything_of_one_patient(
     subjects = {
         ref
         for e in bundle["entry"]
-        for ref in _references(e["resource"])
+        for ref in references(e["resource"])
         if ref.startswith("Patient/")
     }
     assert subjects == {f"Patient/{clinic.consented}"}
@@ -167,8 +130,8 @@ def test_deidentified_export_resolves_too(
 ) -> None:
     out = tmp_path / "deid"
     export_ndjson(db, out, all_patient_ids(db), deidentifier=deidentifier, transaction_time=ctx.now)
-    by_type = _read_export(out)
-    _assert_references_resolve(by_type)
+    by_type = read_export(out)
+    assert_references_resolve(by_type)
     assert "RelatedPerson" not in by_type
     assert "AuditEvent" not in by_type
 
@@ -178,4 +141,4 @@ def _read_export_of(
 ) -> dict[str, list[dict[str, Any]]]:
     out = tmp_path / patient_id
     export_ndjson(db, out, [patient_id], transaction_time=ctx.now)
-    return _read_export(out)
+    return read_export(out)

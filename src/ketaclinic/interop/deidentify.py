@@ -229,6 +229,99 @@ def deidentify_patient_data(data: PatientData, key: Deidentifier) -> PatientData
             )
             for r in data.consents
         ],
+        **_session_copies(data, key, shift, pid),
         audit_events=[],  # staff names and addresses: never in a research export
         deidentified=True,
     )
+
+
+def _session_copies(
+    data: PatientData, key: Deidentifier, shift: timedelta, pid: str
+) -> dict[str, Any]:
+    """Sessions, administrations, steps, adverse events and flags without staff, free text or
+    places (chair, room), times moved by the patient's offset."""
+
+    def moved(value: datetime | None) -> datetime | None:
+        return None if value is None else value + shift
+
+    def sid(value: str | None) -> str | None:
+        return None if value is None else key.pseudonym(value)
+
+    def stamps(row: Any) -> dict[str, datetime | None]:
+        return {"created_at": moved(row.created_at), "updated_at": moved(row.updated_at)}
+
+    sessions = [
+        _copy(
+            r,
+            id=sid(r.id),
+            patient_id=pid,
+            plan_session_id=sid(r.plan_session_id),
+            scheduled_for=moved(r.scheduled_for),
+            chair=None,
+            room=None,
+            responsible_clinician=None,
+            predose=None,
+            signed_by=None,
+            signed_at=moved(r.signed_at),
+            **stamps(r),
+        )
+        for r in data.sessions
+    ]
+    dosing = {
+        key.pseudonym(session_id): _copy(
+            r,
+            session_id=key.pseudonym(session_id),
+            started_at=moved(r.started_at),
+            stopped_at=moved(r.stopped_at),
+            administered_by="",
+            supervised_by="",
+            stop_note=None,
+        )
+        for session_id, r in data.dosing.items()
+    }
+    steps = {
+        key.pseudonym(session_id): [
+            _copy(r, session_id=key.pseudonym(session_id), at=moved(r.at), by="", reason=None)
+            for r in rows
+        ]
+        for session_id, rows in data.steps.items()
+    }
+    adverse_events = [
+        # The verbatim term is free text (it may name anyone): the curated term replaces it.
+        _copy(
+            r,
+            id=sid(r.id),
+            patient_id=pid,
+            session_id=sid(r.session_id),
+            verbatim_term=r.term_id,
+            onset_at=moved(r.onset_at),
+            resolved_at=moved(r.resolved_at),
+            recorded_by="",
+            recorded_at=moved(r.recorded_at),
+            **stamps(r),
+        )
+        for r in data.adverse_events
+    ]
+    flags = [
+        _copy(
+            r,
+            id=sid(r.id),
+            patient_id=pid,
+            reason=r.kind,
+            source={},
+            related_id=sid(r.related_id),
+            raised_at=moved(r.raised_at),
+            resolved_at=moved(r.resolved_at),
+            resolved_by=None,
+            resolution_note=None,
+            **stamps(r),
+        )
+        for r in data.flags
+    ]
+    return {
+        "sessions": sessions,
+        "dosing": dosing,
+        "steps": steps,
+        "adverse_events": adverse_events,
+        "flags": flags,
+    }

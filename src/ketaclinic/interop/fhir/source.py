@@ -29,6 +29,12 @@ from ketaclinic.storage.tables.patients import (
     PatientContactRow,
     PatientRow,
 )
+from ketaclinic.storage.tables.safety import AdverseEventRow, SafetyFlagRow
+from ketaclinic.storage.tables.sessions import (
+    SessionDosingRow,
+    SessionStepRow,
+    SupervisedSessionRow,
+)
 
 
 @dataclass
@@ -46,6 +52,12 @@ class PatientData:
     # response id -> item id -> value, in the instrument's item order.
     answers: dict[str, dict[str, float]] = field(default_factory=dict)
     consents: list[ConsentRow] = field(default_factory=list)
+    sessions: list[SupervisedSessionRow] = field(default_factory=list)
+    # session id -> its medication administration record / its lifecycle steps in order.
+    dosing: dict[str, SessionDosingRow] = field(default_factory=dict)
+    steps: dict[str, list[SessionStepRow]] = field(default_factory=dict)
+    adverse_events: list[AdverseEventRow] = field(default_factory=list)
+    flags: list[SafetyFlagRow] = field(default_factory=list)
     # The audit trail entries about this patient (identified exports only).
     audit_events: list[AuditEvent] = field(default_factory=list)
     # Set by de-identification: age at the export date, 90 meaning "90 or over".
@@ -85,6 +97,9 @@ def load_patient_data(db: Session, patient_id: str) -> PatientData:
         responses=responses,
         answers=answers,
         consents=_rows(db, ConsentRow, patient_id),
+        **_session_rows(db, patient_id),
+        adverse_events=_rows(db, AdverseEventRow, patient_id),
+        flags=_rows(db, SafetyFlagRow, patient_id),
         audit_events=list(
             db.scalars(
                 select(AuditEvent)
@@ -93,6 +108,25 @@ def load_patient_data(db: Session, patient_id: str) -> PatientData:
             )
         ),
     )
+
+
+def _session_rows(db: Session, patient_id: str) -> dict[str, Any]:
+    sessions = _rows(db, SupervisedSessionRow, patient_id)
+    ids = [row.id for row in sessions]
+    steps: dict[str, list[SessionStepRow]] = {i: [] for i in ids}
+    dosing: dict[str, SessionDosingRow] = {}
+    if ids:
+        for step in db.scalars(
+            select(SessionStepRow)
+            .where(SessionStepRow.session_id.in_(ids))
+            .order_by(SessionStepRow.session_id, SessionStepRow.position)
+        ):
+            steps[step.session_id].append(step)
+        for record in db.scalars(
+            select(SessionDosingRow).where(SessionDosingRow.session_id.in_(ids))
+        ):
+            dosing[record.session_id] = record
+    return {"sessions": sessions, "steps": steps, "dosing": dosing}
 
 
 def all_patient_ids(db: Session) -> list[str]:

@@ -9,10 +9,14 @@ MedicationAdministration, AdverseEvent, Flag when their tables land) is one new 
 from __future__ import annotations
 
 from ketaclinic.interop.fhir.mappers import (  # noqa: F401  (imported to register)
+    adverse_event,
     allergy_intolerance,
     audit_event,
     condition,
     consent,
+    encounter,
+    flag,
+    medication_administration,
     medication_statement,
     observation_vitals,
     patient,
