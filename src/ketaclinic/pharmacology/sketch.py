@@ -46,6 +46,11 @@ def bin_counts(values: NDArray[np.float64]) -> CountArray:
     return counts.reshape(columns, N_BINS).astype(np.int64)
 
 
+def bin_index(value_ng_ml: float) -> int:
+    """The bin a single value falls in."""
+    return int(bin_counts(np.array([[value_ng_ml]]))[0].argmax())
+
+
 def quantiles(counts: CountArray, percentiles: NDArray[np.float64]) -> NDArray[np.float64]:
     """Percentiles (0-100) per column from counts; shape (len(percentiles), columns).
 
