@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.eligibility import EligibilityDecision, ScreeningInput, Treatment, screen
+from ketaclinic.clinical.eligibility.rules import RuleClass
 from ketaclinic.clinical.overrides import Override
 from ketaclinic.clinical.record import parse
 from ketaclinic.errors import InvalidInput, NotFound, PermissionDenied
@@ -180,12 +181,19 @@ def override_screening(
             prescriber_id=ctx.actor.user_id or ctx.actor.display_name,
             overridden_at=ctx.now,
         )
-        blocking = set(record.decision.blocking_rule_ids)
+        # A blocking finding, or a relative contraindication found present: the prescriber
+        # accepts the risk in writing (the decision stays "eligible with conditions").
+        blocking = set(record.decision.blocking_rule_ids) | {
+            f.rule_id
+            for f in record.decision.findings
+            if f.rule_class is RuleClass.RELATIVE and f.status == "present" and f.override is None
+        }
         not_blocking = sorted(override.rule_ids - blocking)
         if not_blocking:
             raise InvalidInput(
-                f"Only a blocking finding can be overridden; {', '.join(not_blocking)} does not "
-                f"block this screening (blocking: {', '.join(sorted(blocking)) or 'none'}).",
+                f"Only a blocking finding or a relative contraindication found present can be "
+                f"overridden; {', '.join(not_blocking)} is neither in this screening "
+                f"(overridable: {', '.join(sorted(blocking)) or 'none'}).",
                 field="rule_ids",
             )
         db.add(
