@@ -35,7 +35,7 @@ def test_an_alert_stays_open_until_a_clinician_acknowledges_it_with_a_note(db: S
     hypertensive = RECOVERED.model_copy(update={"systolic_mmhg": 190, "diastolic_mmhg": 112})
     _, raised = sessions.record_observation(db, at(55), sid, "high", hypertensive)
     rules = {a.finding.rule_id for a in raised}
-    # 190/112 against 128/82: a rise of 62/30 and above the 180/110 intervention threshold.
+    # 190/112 against 128/82: a rise of 62/30, and above the 180/100 intervention threshold.
     assert rules == {"bp-rise-over-baseline", "bp-above-intervention-threshold"}
     # The same rule does not open twice while open.
     _, again = sessions.record_observation(db, at(60), sid, "high-2", hypertensive)

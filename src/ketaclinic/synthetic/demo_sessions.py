@@ -7,7 +7,8 @@ scenario whose session exists is skipped. Each step runs with a request time equ
 it happened (the services refuse charted times in the future), counted back from the clinic's
 "today" so the Today page shows sessions in progress. Scenarios are dealt to the demo patients on
 an esketamine course and on an IV course in index order; a small demo with fewer such patients
-simply gets fewer scenarios.
+simply gets fewer scenarios. Doses, device spacing and infusion times come from each patient's
+protocol data (``clinical/data/protocols``), never from numbers written here.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.policy import ProtocolKind
+from ketaclinic.clinical.protocols import get_protocol
+from ketaclinic.clinical.protocols.models import DoseBasis, Protocol
 from ketaclinic.clinical.sessions.alerts import Measures
 from ketaclinic.clinical.sessions.predose import ClinicianDecision
 from ketaclinic.clinical.sessions.record import Alert
@@ -32,10 +35,6 @@ from ketaclinic.synthetic.demo_plan import DemoPatient, demo_id
 NURSE = Actor(user_id=None, role="nurse", display_name="Noel Nurse")
 PRESCRIBER = Actor(user_id=None, role="prescriber", display_name="Dr Priya Prescriber")
 ESK, IV = ProtocolKind.INTRANASAL_ESKETAMINE, ProtocolKind.IV_RACEMIC
-# A label dose for treatment-resistant depression (56 or 84 mg); racemic IV at 0.5 mg/kg over
-# 40 minutes, the regimen of the trials the demo's IV protocols follow.
-ESK_DOSE_MG, ESK_DEVICE_MG = 56.0, 28.0
-IV_MG_PER_KG, IV_MINUTES = 0.5, 40.0
 
 
 @dataclass
@@ -47,6 +46,35 @@ class _Walk:
     session_id: str
     kind: ProtocolKind
     t0: datetime
+
+    @property
+    def protocol(self) -> Protocol:
+        return get_protocol(self.person.course.protocol_id)
+
+    def dose_mg(self) -> float:
+        """The protocol's default dose (esketamine in mg; racemic IV in mg/kg times weight)."""
+        default = self.protocol.dose.default
+        assert default is not None, "demo courses use protocols with a default dose"
+        if self.protocol.dose.basis is DoseBasis.MG_PER_KG:
+            return round(default * self.person.weight_kg, 1)
+        return default
+
+    def max_dose_mg(self) -> float:
+        limits = self.protocol.limits
+        if limits.max_mg_per_kg is not None:
+            return round(limits.max_mg_per_kg * self.person.weight_kg, 1)
+        return limits.max_mg_per_session or self.protocol.dose.maximum
+
+    def device_times(self) -> list[float]:
+        """Minutes of each nasal device from t0: the first at 15, then the protocol's spacing."""
+        devices = self.protocol.devices
+        assert devices is not None
+        count = round(self.dose_mg() / devices.device_mg)
+        return [15 + k * devices.spacing_minutes for k in range(count)]
+
+    def infusion_minutes(self) -> float:
+        assert self.protocol.infusion is not None
+        return self.protocol.infusion.default_duration_min
 
     def ctx(self, minutes: float, actor: Actor = NURSE) -> RequestContext:
         return RequestContext(actor=actor, now=self.t0 + timedelta(minutes=minutes))
@@ -107,7 +135,6 @@ def _checked_in(w: _Walk) -> None:
 
 def _predose(w: _Walk) -> None:
     _checked_in(w)
-    dose = ESK_DOSE_MG if w.kind is ESK else round(IV_MG_PER_KG * w.person.weight_kg, 1)
     answers = {
         "identity_confirmed": True,
         "last_food_at": w.t0 - timedelta(hours=3),
@@ -116,8 +143,8 @@ def _predose(w: _Walk) -> None:
         "transport_confirmed": True,
         "pregnancy_status": "not-pregnant" if w.person.identity["sex"] == "F" else "not-applicable",
         "eligibility_valid": True,
-        "planned_dose_mg": dose,
-        "max_dose_mg": dose,
+        "planned_dose_mg": w.dose_mg(),
+        "max_dose_mg": w.max_dose_mg(),
     }
     # Used only if the baseline blood pressure is above the gate (a needs-decision item).
     decision = ClinicianDecision(
@@ -131,19 +158,25 @@ def _predose(w: _Walk) -> None:
 
 def _dosing(w: _Walk) -> None:
     _predose(w)
+    dose = w.dose_mg()
     if w.kind is ESK:
+        devices = w.protocol.devices
+        assert devices is not None
         sessions.start_dosing(
             w.db, w.ctx(15), w.session_id, product="SPRAVATO", lot_number="DEMO-ESK-24A17",
-            formulation="nasal spray, 28 mg device", dose_mg=ESK_DOSE_MG,
+            formulation=f"nasal spray, {devices.device_mg:g} mg device", dose_mg=dose,
             administered_by="patient (self, observed)", supervised_by=NURSE.display_name,
         )  # fmt: skip
-        sessions.add_dosing_event(w.db, w.ctx(15), w.session_id, "device", device_mg=ESK_DEVICE_MG)
+        first = w.device_times()[0]
+        sessions.add_dosing_event(
+            w.db, w.ctx(first), w.session_id, "device", device_mg=devices.device_mg
+        )
     else:
-        dose = round(IV_MG_PER_KG * w.person.weight_kg, 1)
         sessions.start_dosing(
             w.db, w.ctx(15), w.session_id, product="ketamine hydrochloride",
             formulation="solution for infusion", lot_number="DEMO-KET-5521", dose_mg=dose,
-            concentration_mg_per_ml=1.0, initial_rate_mg_per_h=round(dose * 60 / IV_MINUTES, 1),
+            concentration_mg_per_ml=1.0,
+            initial_rate_mg_per_h=round(dose * 60 / w.infusion_minutes(), 1),
             administered_by=NURSE.display_name, supervised_by=PRESCRIBER.display_name,
         )  # fmt: skip
         w.observe(25, "during-1", w.vitals(6, 3, 5))
@@ -152,15 +185,21 @@ def _dosing(w: _Walk) -> None:
 def _monitoring(w: _Walk) -> None:
     _dosing(w)
     if w.kind is ESK:
-        sessions.add_dosing_event(w.db, w.ctx(20), w.session_id, "device", device_mg=ESK_DEVICE_MG)
-        sessions.end_dosing(w.db, w.ctx(20), w.session_id)
+        devices = w.protocol.devices
+        assert devices is not None
+        times = w.device_times()
+        for minute in times[1:]:
+            sessions.add_dosing_event(
+                w.db, w.ctx(minute), w.session_id, "device", device_mg=devices.device_mg
+            )
+        sessions.end_dosing(w.db, w.ctx(times[-1]), w.session_id)
     else:
         for alert in w.observe(45, "during-3", w.vitals(8, 4, 6, moaas=4, cadss_total=6)):
             sessions.acknowledge_alert(
                 w.db, w.ctx(47), w.session_id, alert.id,
                 note="Reassured; calm and oriented, expected to settle after the infusion.",
             )  # fmt: skip
-        sessions.end_dosing(w.db, w.ctx(15 + IV_MINUTES), w.session_id)
+        sessions.end_dosing(w.db, w.ctx(15 + w.infusion_minutes()), w.session_id)
 
 
 def _ready(w: _Walk) -> None:
