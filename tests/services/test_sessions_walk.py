@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from ketaclinic.clinical.policy import default_policy
 from ketaclinic.clinical.sessions.lifecycle import SessionEvent, SessionState
 from ketaclinic.errors import InvalidInput, RuleViolation
-from ketaclinic.services import consents, sessions
+from ketaclinic.services import consents, session_today, sessions
 from ketaclinic.storage.database import SessionFactory
 from ketaclinic.storage.tables.sessions import SessionStepRow
 from support.clinic import NURSE, PRESCRIBER
@@ -53,6 +53,8 @@ def test_esketamine_session_from_check_in_to_signature_and_addendum(
 
     with session_factory() as fresh:
         record = sessions.get_session(fresh, at(160), sid)
+        pdf = session_today.session_record_pdf(fresh, at(161), sid)
+    assert pdf.startswith(b"%PDF")
     assert record.state is SessionState.DISCHARGED
     assert [s.event for s in record.steps] == [
         SessionEvent.CHECK_IN, SessionEvent.PASS_PREDOSE, SessionEvent.START_DOSING,

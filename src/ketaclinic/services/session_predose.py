@@ -24,8 +24,7 @@ from ketaclinic.clinical.sessions.predose import (
 from ketaclinic.services.consents import ConsentKind, active_consent
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.policy import clinic_policy
-from ketaclinic.services.session_steps import apply_step
-from ketaclinic.services.session_store import load_record, session_row
+from ketaclinic.services.session_steps import apply_step, read_record
 
 
 def _predose_inputs(
@@ -52,8 +51,7 @@ def evaluate_predose_checks(
     decisions: Mapping[str, ClinicianDecision] | None = None,
 ) -> PredoseResult:
     """Every pre-dose check now, without changing the session (the nurse's checklist view)."""
-    row = session_row(db, session_id)
-    record = load_record(db, row)
+    record = read_record(db, ctx, session_id, "predose.evaluate")
     policy = clinic_policy(db, record.protocol_kind)
     full = _predose_inputs(db, record, inputs, ctx.now)
     return evaluate_predose(record.protocol_kind, full, policy, at=ctx.now, decisions=decisions)

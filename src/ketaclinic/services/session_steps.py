@@ -63,3 +63,16 @@ def apply_step(
             now=ctx.now,
         )  # fmt: skip
     return after
+
+
+def read_record(
+    db: Session, ctx: RequestContext, session_id: str, action: str = "read"
+) -> core.SessionRecord:
+    """Load a session for a view; a read of patient data, so it writes an audit entry."""
+    row = session_row(db, session_id)
+    record = load_record(db, row)
+    record_event(
+        db, ctx.actor, f"session.{action}", "session", session_id, patient_id=row.patient_id,
+        now=ctx.now,
+    )  # fmt: skip
+    return record

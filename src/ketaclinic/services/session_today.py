@@ -17,10 +17,12 @@ from ketaclinic.clinical.sessions.checkpoints import (
     CheckpointStatus,
     session_checkpoints,
 )
+from ketaclinic.reports.rems_pdf import render_session_record_pdf
 from ketaclinic.services.audit import record_event
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.policy import clinic_policy
-from ketaclinic.services.session_store import load_record, session_row
+from ketaclinic.services.session_steps import read_record
+from ketaclinic.services.session_store import load_record
 from ketaclinic.storage.tables.patients import PatientRow
 from ketaclinic.storage.tables.sessions import SupervisedSessionRow
 
@@ -29,8 +31,13 @@ def checkpoints(
     db: Session, ctx: RequestContext, session_id: str, *, at: datetime | None = None
 ) -> list[CheckpointStatus]:
     """Each checkpoint's state (upcoming, due, late, missed, done, done late) at ``at``."""
-    record = load_record(db, session_row(db, session_id))
+    record = read_record(db, ctx, session_id, "checkpoints.read")
     return session_checkpoints(record, clinic_policy(db, record.protocol_kind), now=at or ctx.now)
+
+
+def session_record_pdf(db: Session, ctx: RequestContext, session_id: str) -> bytes:
+    """The session record as PDF (draft until signed; addenda after the signature)."""
+    return render_session_record_pdf(read_record(db, ctx, session_id, "record.pdf"))
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ from ketaclinic.services.session_predose import evaluate_predose_checks as evalu
 from ketaclinic.services.session_predose import pass_predose as pass_predose
 from ketaclinic.services.session_steps import apply_step as _apply
 from ketaclinic.services.session_steps import charted_time as _when
-from ketaclinic.services.session_store import ReadingOrigin, load_record, session_row
+from ketaclinic.services.session_steps import read_record
+from ketaclinic.services.session_store import ReadingOrigin, session_row
 from ketaclinic.storage.database import atomic
 from ketaclinic.storage.tables.measurements import ObservationRow
 from ketaclinic.storage.tables.sessions import SupervisedSessionRow
@@ -94,13 +95,7 @@ def schedule_session(
 
 def get_session(db: Session, ctx: RequestContext, session_id: str) -> core.SessionRecord:
     """The session record (a read of patient data, so it is audited)."""
-    row = session_row(db, session_id)
-    record = load_record(db, row)
-    record_event(
-        db, ctx.actor, "session.read", "session", session_id, patient_id=row.patient_id,
-        now=ctx.now,
-    )  # fmt: skip
-    return record
+    return read_record(db, ctx, session_id)
 
 
 def session_details(db: Session, session_id: str) -> SupervisedSessionRow:
@@ -285,7 +280,7 @@ def discharge_assessment(
     db: Session, ctx: RequestContext, session_id: str, *, escort_present: bool
 ) -> DischargeAssessment:
     """Every unmet discharge criterion now (an empty list means ready); changes nothing."""
-    record = load_record(db, session_row(db, session_id))
+    record = read_record(db, ctx, session_id, "discharge.assess")
     policy = clinic_policy(db, record.protocol_kind)
     return assess_discharge(record, policy, at=ctx.now, escort_present=escort_present)
 
