@@ -20,16 +20,33 @@ def test_models_lists_every_model_with_its_source() -> None:
     rows = json.loads(result.output)
     assert [row["id"] for row in rows] == list(MODEL_IDS)
     for row in rows:
-        assert row["population"] and row["structure"] and row["routes"] and row["source"]
+        for key in ("population", "structure", "routes", "source"):
+            assert row[key]
     text = runner.invoke(app, ["pk", "models"]).output
-    assert "perez-ruixo" in text and "hepato-portal" in text
+    assert "perez-ruixo" in text
+    assert "hepato-portal" in text
 
 
 def test_simulate_json_has_the_promised_fields() -> None:
     result = runner.invoke(
         app,
-        ["pk", "simulate", "--model", "domino", "--weight", "70", "--route", "iv", "--dose", "0.5mg/kg",
-         "--duration", "40", "--times", "0,20,40,60,120", "--json"],
+        [
+            "pk",
+            "simulate",
+            "--model",
+            "domino",
+            "--weight",
+            "70",
+            "--route",
+            "iv",
+            "--dose",
+            "0.5mg/kg",
+            "--duration",
+            "40",
+            "--times",
+            "0,20,40,60,120",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
@@ -44,8 +61,21 @@ def test_simulate_json_has_the_promised_fields() -> None:
 def test_simulate_esketamine_reports_the_metabolite() -> None:
     result = runner.invoke(
         app,
-        ["pk", "simulate", "--model", "perez-ruixo", "--weight", "70", "--age", "40", "--route", "intranasal",
-         "--dose", "56mg", "--json"],
+        [
+            "pk",
+            "simulate",
+            "--model",
+            "perez-ruixo",
+            "--weight",
+            "70",
+            "--age",
+            "40",
+            "--route",
+            "intranasal",
+            "--dose",
+            "56mg",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -57,22 +87,52 @@ def test_simulate_table_and_plot(tmp_path: Path) -> None:
     plot = tmp_path / "plot.png"
     result = runner.invoke(
         app,
-        ["pk", "simulate", "--model", "kamp", "--weight", "80", "--route", "iv", "--steps", "0:60,20:0,30:30",
-         "--stop", "60", "--plot", str(plot)],
+        [
+            "pk",
+            "simulate",
+            "--model",
+            "kamp",
+            "--weight",
+            "80",
+            "--route",
+            "iv",
+            "--steps",
+            "0:60,20:0,30:30",
+            "--stop",
+            "60",
+            "--plot",
+            str(plot),
+        ],
     )
     assert result.exit_code == 0, result.output
-    assert "Cmax" in result.output and f"plot: {plot}" in result.output
+    assert "Cmax" in result.output
+    assert f"plot: {plot}" in result.output
     assert plot.read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--model", "flint", "--weight", "10", "--route", "intranasal", "--dose", "1mg"], "allows: iv"),
-        (["--model", "domino", "--weight", "70", "--route", "iv", "--dose", "-3mg"], "like 0.5mg/kg"),
-        (["--model", "domino", "--weight", "70", "--route", "iv", "--dose", "500mg/kg"], "plausibility"),
-        (["--model", "domino", "--weight", "70", "--route", "rectal", "--dose", "5mg"], "Route 'rectal'"),
-        (["--model", "nope", "--weight", "70", "--route", "iv", "--dose", "5mg"], "Unknown PK model"),
+        (
+            ["--model", "flint", "--weight", "10", "--route", "intranasal", "--dose", "1mg"],
+            "allows: iv",
+        ),
+        (
+            ["--model", "domino", "--weight", "70", "--route", "iv", "--dose", "-3mg"],
+            "like 0.5mg/kg",
+        ),
+        (
+            ["--model", "domino", "--weight", "70", "--route", "iv", "--dose", "500mg/kg"],
+            "plausibility",
+        ),
+        (
+            ["--model", "domino", "--weight", "70", "--route", "rectal", "--dose", "5mg"],
+            "Route 'rectal'",
+        ),
+        (
+            ["--model", "nope", "--weight", "70", "--route", "iv", "--dose", "5mg"],
+            "Unknown PK model",
+        ),
     ],
 )
 def test_simulate_errors(arguments: list[str], message: str) -> None:
@@ -85,9 +145,31 @@ def test_population_json_csv_and_plot(tmp_path: Path) -> None:
     table = tmp_path / "pop.csv"
     result = runner.invoke(
         app,
-        ["pk", "population", "--model", "herd", "--weight", "20-40", "--age", "8", "--route", "iv", "--dose",
-         "1mg/kg", "--subjects", "300", "--seed", "4", "--times", "0,10,60", "--workers", "1", "--output",
-         str(table), "--json"],
+        [
+            "pk",
+            "population",
+            "--model",
+            "herd",
+            "--weight",
+            "20-40",
+            "--age",
+            "8",
+            "--route",
+            "iv",
+            "--dose",
+            "1mg/kg",
+            "--subjects",
+            "300",
+            "--seed",
+            "4",
+            "--times",
+            "0,10,60",
+            "--workers",
+            "1",
+            "--output",
+            str(table),
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -98,7 +180,20 @@ def test_population_json_csv_and_plot(tmp_path: Path) -> None:
 
 def test_weight_outside_population_is_a_warning_not_an_error() -> None:
     result = runner.invoke(
-        app, ["pk", "simulate", "--model", "herd", "--weight", "95", "--route", "iv", "--dose", "20mg", "--json"]
+        app,
+        [
+            "pk",
+            "simulate",
+            "--model",
+            "herd",
+            "--weight",
+            "95",
+            "--route",
+            "iv",
+            "--dose",
+            "20mg",
+            "--json",
+        ],
     )
     assert result.exit_code == 0
     assert "outside the herd model's population" in result.stderr

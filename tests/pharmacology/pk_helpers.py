@@ -12,7 +12,9 @@ from ketaclinic.pharmacology.structures import BuiltModel
 def exact_and_ode(
     built: BuiltModel, output: str, times_min: np.ndarray, subject: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    exact = concentration_ng_ml(built.system, modal_form(built.system), built.events, output, times_min)
+    exact = concentration_ng_ml(
+        built.system, modal_form(built.system), built.events, output, times_min
+    )
     ode = solve_subject_ode(built.system, built.events, (output,), times_min, subject)[output]
     return exact[subject], ode
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pk_helpers import assert_agree, exact_and_ode
 
 from ketaclinic.clinical.knowledge import Source
 from ketaclinic.clinical.vocabulary import Route
@@ -20,19 +21,24 @@ from ketaclinic.pharmacology.predict import build_for_patient
 from ketaclinic.pharmacology.schema import Formulation, load_model_spec
 from ketaclinic.pharmacology.structures import build_model
 
-from pk_helpers import assert_agree, exact_and_ode
-
 TIMES = np.concatenate([np.linspace(0.0, 60.0, 61), np.linspace(61.0, 600.0, 80)])
 TEST_SOURCE = Source(citation="test formulation with a lag (not clinical data)", verified=False)
 LAGGED_IM = Formulation(
-    id="test-lagged-im", route=Route.IM, drug="racemic-ketamine", bioavailability=0.7, tmax_min=25,
-    lag_min=7.5, source=TEST_SOURCE,
+    id="test-lagged-im",
+    route=Route.IM,
+    drug="racemic-ketamine",
+    bioavailability=0.7,
+    tmax_min=25,
+    lag_min=7.5,
+    source=TEST_SOURCE,
 )
 
 RACEMIC_REGIMENS = {
     "iv-bolus": Regimen((Dose(Route.IV, 20.0),)),
     "iv-infusion": Regimen((Dose(Route.IV, 35.0, 0.0, 40.0),)),
-    "rate-changes-and-pause": Regimen(iv_infusion_steps([(0, 60.0), (10, 30.0), (25, 0.0), (35, 45.0)], 50)),
+    "rate-changes-and-pause": Regimen(
+        iv_infusion_steps([(0, 60.0), (10, 30.0), (25, 0.0), (35, 45.0)], 50)
+    ),
     "every-route": Regimen(
         (
             Dose(Route.IV, 10.0, 0.0),
@@ -46,14 +52,18 @@ RACEMIC_REGIMENS = {
     "dose-before-later-segments": Regimen(
         (Dose(Route.IM, 30.0, 0.0), Dose(Route.IV, 10.0, 20.0, 30.0), Dose(Route.IV, 5.0, 120.0))
     ),
-    "observation-at-dose-times": Regimen((Dose(Route.IV, 10.0, 10.0), Dose(Route.IV, 10.0, 30.0, 20.0))),
+    "observation-at-dose-times": Regimen(
+        (Dose(Route.IV, 10.0, 10.0), Dose(Route.IV, 10.0, 30.0, 20.0))
+    ),
 }
 
 
 @pytest.mark.parametrize("model_id", ["domino", "clements", "hijazi", "herd", "hornik", "kamp"])
 @pytest.mark.parametrize("case", sorted(RACEMIC_REGIMENS))
 def test_racemic_models_agree_with_ode(model_id: str, case: str) -> None:
-    built = build_for_patient(model_id, Covariates(weight_kg=45.0, age_years=15), RACEMIC_REGIMENS[case], 6.1)
+    built = build_for_patient(
+        model_id, Covariates(weight_kg=45.0, age_years=15), RACEMIC_REGIMENS[case], 6.1
+    )
     for output in ("concentration", "effect"):
         assert_agree(*exact_and_ode(built, output, TIMES))
 
@@ -61,10 +71,15 @@ def test_racemic_models_agree_with_ode(model_id: str, case: str) -> None:
 ESKETAMINE_REGIMENS = {
     "nasal-84mg": Regimen((Dose(Route.INTRANASAL, 84.0),)),
     "nasal-custom-spacing-twice": Regimen(
-        (Dose(Route.INTRANASAL, 56.0, 0.0, device_spacing_min=2.0), Dose(Route.INTRANASAL, 28.0, 240.0))
+        (
+            Dose(Route.INTRANASAL, 56.0, 0.0, device_spacing_min=2.0),
+            Dose(Route.INTRANASAL, 28.0, 240.0),
+        )
     ),
     "oral-solution": Regimen((Dose(Route.ORAL, 84.0),)),
-    "iv-infusion-then-nasal": Regimen((Dose(Route.IV, 28.0, 0.0, 40.0), Dose(Route.INTRANASAL, 56.0, 20.0))),
+    "iv-infusion-then-nasal": Regimen(
+        (Dose(Route.IV, 28.0, 0.0, 40.0), Dose(Route.INTRANASAL, 56.0, 20.0))
+    ),
 }
 
 
@@ -83,7 +98,9 @@ def test_flint_metabolite_agrees_with_ode() -> None:
         assert_agree(*exact_and_ode(built, output, TIMES))
 
 
-@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     seed=st.integers(0, 2**31),
     gap_min=st.floats(0.0, 90.0),
@@ -101,9 +118,15 @@ def test_random_esketamine_subjects_agree_with_ode(
     etas = {name: draws[:, k] for k, name in enumerate(names)}
     covariates = CovariateArrays.repeat(Covariates(weight_kg=80.0, age_years=65), 1)
     regimen = Regimen(
-        (Dose(Route.INTRANASAL, 56.0, 0.0), Dose(Route.IV, amount_mg, gap_min, infusion_min), Dose(Route.ORAL, 28.0, 200.0))
+        (
+            Dose(Route.INTRANASAL, 56.0, 0.0),
+            Dose(Route.IV, amount_mg, gap_min, infusion_min),
+            Dose(Route.ORAL, 28.0, 200.0),
+        )
     )
-    built = build_model(spec, individual_values(spec, covariates, etas), regimen, effect_half_time_min=6.1)
+    built = build_model(
+        spec, individual_values(spec, covariates, etas), regimen, effect_half_time_min=6.1
+    )
     for output in ("concentration", "metabolite"):
         assert_agree(*exact_and_ode(built, output, TIMES))
 
@@ -112,8 +135,12 @@ def test_lag_shifts_the_whole_curve_and_bioavailability_scales_it() -> None:
     """With lag L and F, the curve equals the no-lag curve shifted by L and scaled by F/F'."""
     no_lag = LAGGED_IM.model_copy(update={"lag_min": 0.0, "bioavailability": 0.35})
     times = np.linspace(0.0, 300.0, 301)
-    lagged = build_for_patient("kamp", Covariates(70), Regimen((Dose(Route.IM, 40.0, 0.0, formulation=LAGGED_IM),)), None)
-    plain = build_for_patient("kamp", Covariates(70), Regimen((Dose(Route.IM, 40.0, 0.0, formulation=no_lag),)), None)
+    lagged = build_for_patient(
+        "kamp", Covariates(70), Regimen((Dose(Route.IM, 40.0, 0.0, formulation=LAGGED_IM),)), None
+    )
+    plain = build_for_patient(
+        "kamp", Covariates(70), Regimen((Dose(Route.IM, 40.0, 0.0, formulation=no_lag),)), None
+    )
     lagged_values, _ = exact_and_ode(lagged, "concentration", times)
     plain_values, _ = exact_and_ode(plain, "concentration", times - 7.5)
     plain_values = np.where(times < 7.5, 0.0, plain_values)

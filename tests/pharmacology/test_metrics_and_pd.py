@@ -27,20 +27,28 @@ ADULT = Covariates(weight_kg=70.0)
 @pytest.fixture(scope="module")
 def bolus() -> object:
     times = np.linspace(0.0, 480.0, 49)
-    return predict_concentration("kamp", ADULT, Regimen((Dose(Route.IV, DOSE_MG),)), times, discharge_min=95.0)
+    return predict_concentration(
+        "kamp", ADULT, Regimen((Dose(Route.IV, DOSE_MG),)), times, discharge_min=95.0
+    )
 
 
 def test_concentration_and_auc(bolus: object) -> None:
     prediction = bolus
     times = prediction.times_min  # type: ignore[attr-defined]
-    np.testing.assert_allclose(prediction.concentration_ng_ml, C0_NG_ML * np.exp(-K_PER_MIN * times), rtol=1e-12)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(
+        prediction.concentration_ng_ml, C0_NG_ML * np.exp(-K_PER_MIN * times), rtol=1e-12
+    )  # type: ignore[attr-defined]
     metrics = prediction.metrics  # type: ignore[attr-defined]
     assert metrics.cmax_ng_ml == pytest.approx(C0_NG_ML, rel=1e-12)
     assert metrics.tmax_min == 0.0
     auc_inf_ng_h_ml = DOSE_MG / CL_L_PER_MIN / 60.0 * 1000.0
     assert metrics.auc_0_inf_ng_h_ml == pytest.approx(auc_inf_ng_h_ml, rel=1e-10)
-    assert metrics.auc_0_t_ng_h_ml == pytest.approx(auc_inf_ng_h_ml * (1 - math.exp(-K_PER_MIN * 480)), rel=1e-10)
-    assert metrics.concentration_at_discharge_ng_ml == pytest.approx(C0_NG_ML * math.exp(-K_PER_MIN * 95), rel=1e-12)
+    assert metrics.auc_0_t_ng_h_ml == pytest.approx(
+        auc_inf_ng_h_ml * (1 - math.exp(-K_PER_MIN * 480)), rel=1e-10
+    )
+    assert metrics.concentration_at_discharge_ng_ml == pytest.approx(
+        C0_NG_ML * math.exp(-K_PER_MIN * 95), rel=1e-12
+    )
 
 
 def test_time_in_bands(bolus: object) -> None:
@@ -59,7 +67,9 @@ def test_time_in_bands(bolus: object) -> None:
 def test_effect_site_follows_the_one_compartment_formula(bolus: object) -> None:
     ke0 = math.log(2) / load_pharmacodynamics().effect_half_time_min()
     times = bolus.times_min  # type: ignore[attr-defined]
-    expected = C0_NG_ML * ke0 / (ke0 - K_PER_MIN) * (np.exp(-K_PER_MIN * times) - np.exp(-ke0 * times))
+    expected = (
+        C0_NG_ML * ke0 / (ke0 - K_PER_MIN) * (np.exp(-K_PER_MIN * times) - np.exp(-ke0 * times))
+    )
     np.testing.assert_allclose(bolus.effect_site_ng_ml, expected, rtol=1e-9, atol=1e-9)  # type: ignore[attr-defined]
 
 
@@ -72,7 +82,9 @@ def test_occupancy_is_half_at_the_affinity() -> None:
     ki_r = pd.affinity("r-ketamine").ki_um
     c_um = 1.0
     load = c_um / 2 / ki_s + c_um / 2 / ki_r
-    assert nmda_occupancy(np.array([c_um * molar_mass]), "racemic-ketamine")[0] == pytest.approx(load / (1 + load))
+    assert nmda_occupancy(np.array([c_um * molar_mass]), "racemic-ketamine")[0] == pytest.approx(
+        load / (1 + load)
+    )
 
 
 def test_infusion_peak_is_at_the_end_of_infusion() -> None:
@@ -86,5 +98,13 @@ def test_infusion_peak_is_at_the_end_of_infusion() -> None:
 
 def test_prediction_json_has_the_documented_keys(bolus: object) -> None:
     payload = bolus.to_json()  # type: ignore[attr-defined]
-    for key in ("times_min", "concentration_ng_ml", "cmax_ng_ml", "tmax_min", "auc_ng_h_ml", "bands", "notes"):
+    for key in (
+        "times_min",
+        "concentration_ng_ml",
+        "cmax_ng_ml",
+        "tmax_min",
+        "auc_ng_h_ml",
+        "bands",
+        "notes",
+    ):
         assert key in payload

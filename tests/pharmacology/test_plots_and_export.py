@@ -27,16 +27,21 @@ REGIMEN = Regimen((Dose(Route.IV, 35.0, 0.0, 40.0),))
 
 @pytest.fixture(scope="module")
 def population() -> object:
-    request = PopulationRequest("herd", REGIMEN, (0.0, 20.0, 40.0, 60.0, 120.0), 200, 3, Covariates(40.0, 12))
+    request = PopulationRequest(
+        "herd", REGIMEN, (0.0, 20.0, 40.0, 60.0, 120.0), 200, 3, Covariates(40.0, 12)
+    )
     return simulate_population(request, workers=1)
 
 
 def test_png_and_svg(population: object) -> None:
     prediction = predict_concentration("herd", Covariates(40.0, 12), REGIMEN)
     png = plot_concentration(prediction, population)  # type: ignore[arg-type]
-    assert isinstance(png, bytes) and png.startswith(b"\x89PNG")
+    assert isinstance(png, bytes)
+    assert png.startswith(b"\x89PNG")
     svg = plot_concentration(prediction, image_format="svg")
-    assert isinstance(svg, str) and "<svg" in svg and "Dissociation" in svg
+    assert isinstance(svg, str)
+    assert "<svg" in svg
+    assert "Dissociation" in svg
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
@@ -48,5 +53,5 @@ def test_population_table_round_trip(tmp_path: Path, population: object, suffix:
 
 
 def test_unknown_table_format(tmp_path: Path, population: object) -> None:
-    with pytest.raises(InvalidInput, match=".csv or .parquet"):
+    with pytest.raises(InvalidInput, match=r"\.csv or \.parquet"):
         write_population(population, tmp_path / "pop.xlsx")  # type: ignore[arg-type]

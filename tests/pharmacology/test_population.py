@@ -1,4 +1,4 @@
-"""Virtual populations: published variability, determinism, chunking, residual error, percentiles."""
+"""Virtual populations: published variability, determinism, residual error, percentiles."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import pytest
 
 from ketaclinic.clinical.vocabulary import Route
 from ketaclinic.errors import InvalidInput
-from ketaclinic.pharmacology import Covariates, Dose, PopulationRequest, Regimen, simulate_population
+from ketaclinic.pharmacology import (
+    Covariates,
+    Dose,
+    PopulationRequest,
+    Regimen,
+    simulate_population,
+)
 from ketaclinic.pharmacology.parameters import CovariateArrays, individual_values
 from ketaclinic.pharmacology.population import covariance_cholesky, simulate_chunk
 from ketaclinic.pharmacology.schema import load_model_spec
@@ -22,8 +28,14 @@ ADULT = Covariates(weight_kg=70.0, age_years=45)
 
 def _request(**changes: object) -> PopulationRequest:
     base: dict[str, object] = {
-        "model_id": "perez-ruixo", "regimen": NASAL_56, "times_min": TIMES, "n_subjects": 600, "seed": 11,
-        "covariates": ADULT, "chunk_size": 100, "chunks_per_task": 2,
+        "model_id": "perez-ruixo",
+        "regimen": NASAL_56,
+        "times_min": TIMES,
+        "n_subjects": 600,
+        "seed": 11,
+        "covariates": ADULT,
+        "chunk_size": 100,
+        "chunks_per_task": 2,
     }
     base.update(changes)
     return PopulationRequest(**base)  # type: ignore[arg-type]
@@ -45,7 +57,9 @@ def test_sampled_clearances_have_the_published_spread() -> None:
     rng = np.random.default_rng(5)
     draws = rng.standard_normal((40_000, len(names))) @ cholesky.T
     etas = {name: draws[:, k] for k, name in enumerate(names)}
-    values = individual_values(spec, CovariateArrays.repeat(Covariates(weight_kg=7.0), 40_000), etas)
+    values = individual_values(
+        spec, CovariateArrays.repeat(Covariates(weight_kg=7.0), 40_000), etas
+    )
     log_cl = np.log(values["cl"])
     assert np.std(log_cl) == pytest.approx(math.sqrt(math.log(1 + 0.402**2)), rel=0.02)
     assert np.corrcoef(log_cl, np.log(values["cl_met"]))[0, 1] == pytest.approx(0.506, abs=0.02)
@@ -62,7 +76,9 @@ def test_same_seed_same_result_any_worker_count() -> None:
 def test_different_seed_different_subjects() -> None:
     first = simulate_population(_request(), workers=1)
     second = simulate_population(_request(seed=12), workers=1)
-    assert not np.array_equal(first.bands_ng_ml["concentration"], second.bands_ng_ml["concentration"])
+    assert not np.array_equal(
+        first.bands_ng_ml["concentration"], second.bands_ng_ml["concentration"]
+    )
 
 
 def test_histogram_percentiles_match_exact_percentiles() -> None:
@@ -91,13 +107,19 @@ def test_observations_add_the_published_residual_error() -> None:
 
 
 def test_observations_need_a_published_residual_error() -> None:
-    request = _request(model_id="domino", regimen=Regimen((Dose(Route.IV, 35.0, 0, 40),)), observations=True)
+    request = _request(
+        model_id="domino", regimen=Regimen((Dose(Route.IV, 35.0, 0, 40),)), observations=True
+    )
     with pytest.raises(InvalidInput, match="no published residual error"):
         simulate_population(request, workers=1)
 
 
 def test_models_without_variability_vary_by_covariates_only() -> None:
-    request = _request(model_id="domino", regimen=Regimen((Dose(Route.IV, 35.0, 0, 40),)), weight_range_kg=(50.0, 100.0))
+    request = _request(
+        model_id="domino",
+        regimen=Regimen((Dose(Route.IV, 35.0, 0, 40),)),
+        weight_range_kg=(50.0, 100.0),
+    )
     result = simulate_population(request, workers=1)
     assert any("covariates only" in note for note in result.notes)
     low, _, high = result.bands_ng_ml["concentration"][:, 5]

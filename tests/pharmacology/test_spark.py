@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from ketaclinic.clinical.vocabulary import Route
-from ketaclinic.pharmacology import Covariates, Dose, PopulationRequest, Regimen, simulate_population
+from ketaclinic.pharmacology import (
+    Covariates,
+    Dose,
+    PopulationRequest,
+    Regimen,
+    simulate_population,
+)
 from ketaclinic.pharmacology.distributed import run_population_spark
 
 
@@ -27,8 +33,14 @@ def test_spark_matches_local_run() -> None:
     )
     try:
         request = PopulationRequest(
-            "herd", Regimen((Dose(Route.IV, 30.0),)), (0.0, 10.0, 60.0, 120.0), 300, 7, Covariates(30.0, 8),
-            chunk_size=50, chunks_per_task=2,
+            "herd",
+            Regimen((Dose(Route.IV, 30.0),)),
+            (0.0, 10.0, 60.0, 120.0),
+            300,
+            7,
+            Covariates(30.0, 8),
+            chunk_size=50,
+            chunks_per_task=2,
         )
         distributed = run_population_spark(request, spark)
     finally:

@@ -37,7 +37,9 @@ ADULT = Covariates(weight_kg=70.0, age_years=40)
 def _clearance_l_per_h(model_id: str, covariates: Covariates = ADULT) -> float:
     """Clearance from the exact AUC(0-inf) of a 10 mg IV bolus: CL = dose / AUC."""
     built = build_for_patient(model_id, covariates, Regimen((Dose(Route.IV, 10.0),)), None)
-    auc_ng_min_ml = auc_to_infinity_ng_min_ml(built.system, modal_form(built.system), built.events, "concentration")
+    auc_ng_min_ml = auc_to_infinity_ng_min_ml(
+        built.system, modal_form(built.system), built.events, "concentration"
+    )
     return 10.0 / (auc_ng_min_ml[0] / 1000.0) * 60.0  # mg / (mg·min/L) -> L/min -> L/h
 
 
@@ -50,18 +52,27 @@ def _half_lives_min(model_id: str) -> list[float]:
 def _steady_state_volume_l(model_id: str) -> float:
     values = individual_values(load_model_spec(model_id), CovariateArrays.repeat(ADULT, 1))
     v1 = float(values["v1"][0])
-    ratio = sum(float(values[f"k1{i}"][0] / values[f"k{i}1"][0]) for i in "23" if f"k1{i}" in values)
+    ratio = sum(
+        float(values[f"k1{i}"][0] / values[f"k{i}1"][0]) for i in "23" if f"k1{i}" in values
+    )
     return v1 * (1.0 + ratio)
 
 
 @pytest.mark.parametrize(
     ("model_id", "clearance", "vss", "half_lives"),
     [
-        ("domino", 116, 193, [0.4, 4.6, 115]),  # reference 1.1: derived, computed from opentiva values
+        (
+            "domino",
+            116,
+            193,
+            [0.4, 4.6, 115],
+        ),  # reference 1.1: derived, computed from opentiva values
         ("clements", 80, 289, [17.6, 183]),
     ],
 )
-def test_derived_disposition_figures(model_id: str, clearance: float, vss: float, half_lives: list[float]) -> None:
+def test_derived_disposition_figures(
+    model_id: str, clearance: float, vss: float, half_lives: list[float]
+) -> None:
     assert _clearance_l_per_h(model_id) == pytest.approx(clearance, abs=0.5)
     assert _steady_state_volume_l(model_id) == pytest.approx(vss, abs=0.5)
     for computed, published in zip(_half_lives_min(model_id), half_lives, strict=True):
@@ -87,7 +98,9 @@ def test_kamp_meta_analysis_clearance() -> None:
 def test_idvall_anaesthesia_steady_state_with_kamp() -> None:
     """V11: 41 µg/kg/min gave 9.3 ± 0.8 µmol/L at steady state (Idvall 1979)."""
     rate_mg_per_min = 0.041 * ADULT.weight_kg
-    regimen = Regimen((Dose(Route.IV, 2.0 * ADULT.weight_kg), Dose(Route.IV, rate_mg_per_min * 1440, 0, 1440)))
+    regimen = Regimen(
+        (Dose(Route.IV, 2.0 * ADULT.weight_kg), Dose(Route.IV, rate_mg_per_min * 1440, 0, 1440))
+    )
     prediction = predict_concentration("kamp", ADULT, regimen, [1440.0])
     molar_mass = load_pharmacodynamics().molar_mass_g_per_mol.ketamine
     micromolar = prediction.concentration_ng_ml[0] / molar_mass
@@ -117,8 +130,12 @@ def test_herd_children_at_ten_minutes() -> None:
 @pytest.mark.parametrize(("dose_mg", "published"), [(56.0, 0.54), (84.0, 0.51)])
 def test_perez_ruixo_intranasal_bioavailability(dose_mg: float, published: float) -> None:
     """V24: absolute F 54% at 56 mg and 51% at 84 mg, from AUC(0-inf) ratios against IV."""
-    nasal = predict_concentration("perez-ruixo", ADULT, Regimen((Dose(Route.INTRANASAL, dose_mg),)), [0.0, 60.0])
-    iv = predict_concentration("perez-ruixo", ADULT, Regimen((Dose(Route.IV, dose_mg),)), [0.0, 60.0])
+    nasal = predict_concentration(
+        "perez-ruixo", ADULT, Regimen((Dose(Route.INTRANASAL, dose_mg),)), [0.0, 60.0]
+    )
+    iv = predict_concentration(
+        "perez-ruixo", ADULT, Regimen((Dose(Route.IV, dose_mg),)), [0.0, 60.0]
+    )
     bioavailability = nasal.metrics.auc_0_inf_ng_h_ml / iv.metrics.auc_0_inf_ng_h_ml
     assert bioavailability == pytest.approx(published, abs=0.005)
 
@@ -126,9 +143,13 @@ def test_perez_ruixo_intranasal_bioavailability(dose_mg: float, published: float
 def test_perez_ruixo_clearance_and_swallowed_fraction() -> None:
     """Abstract: CL 114 L/h and 18.6% of a swallowed dose reaching plasma (5%)."""
     assert _clearance_l_per_h("perez-ruixo") == pytest.approx(114.0, rel=0.05)
-    oral = predict_concentration("perez-ruixo", ADULT, Regimen((Dose(Route.ORAL, 84.0),)), [0.0, 60.0])
+    oral = predict_concentration(
+        "perez-ruixo", ADULT, Regimen((Dose(Route.ORAL, 84.0),)), [0.0, 60.0]
+    )
     iv = predict_concentration("perez-ruixo", ADULT, Regimen((Dose(Route.IV, 84.0),)), [0.0, 60.0])
-    assert oral.metrics.auc_0_inf_ng_h_ml / iv.metrics.auc_0_inf_ng_h_ml == pytest.approx(0.186, rel=0.05)
+    assert oral.metrics.auc_0_inf_ng_h_ml / iv.metrics.auc_0_inf_ng_h_ml == pytest.approx(
+        0.186, rel=0.05
+    )
 
 
 def test_perez_ruixo_volumes_match_abstract() -> None:
@@ -144,7 +165,9 @@ def test_perez_ruixo_volumes_match_abstract() -> None:
 def test_esketamine_label_tmax_and_half_lives(dose_mg: float) -> None:
     """V18: Tmax 20-40 min after the last spray; terminal t1/2 7-12 h; noresketamine about 8 h."""
     times = np.arange(0.0, 48 * 60 + 1, 10.0)
-    prediction = predict_concentration("perez-ruixo", ADULT, Regimen((Dose(Route.INTRANASAL, dose_mg),)), times)
+    prediction = predict_concentration(
+        "perez-ruixo", ADULT, Regimen((Dose(Route.INTRANASAL, dose_mg),)), times
+    )
     last_spray_min = 5.0 * (dose_mg / 28.0 - 1)
     assert 20.0 <= prediction.metrics.tmax_min - last_spray_min <= 40.0
 
@@ -173,11 +196,17 @@ def test_intramuscular_bioavailability(model_id: str, bioavailability: float) ->
     covariates = Covariates(weight_kg=20.0, age_years=5) if model_id == "hornik" else ADULT
     im = predict_concentration(model_id, covariates, Regimen((Dose(Route.IM, 20.0),)), [0.0, 10.0])
     iv = predict_concentration(model_id, covariates, Regimen((Dose(Route.IV, 20.0),)), [0.0, 10.0])
-    assert im.metrics.auc_0_inf_ng_h_ml / iv.metrics.auc_0_inf_ng_h_ml == pytest.approx(bioavailability, rel=1e-9)
+    assert im.metrics.auc_0_inf_ng_h_ml / iv.metrics.auc_0_inf_ng_h_ml == pytest.approx(
+        bioavailability, rel=1e-9
+    )
 
 
-@pytest.mark.parametrize(("route", "tmax_min"), [(Route.IM, 20.0), (Route.SUBLINGUAL, 45.0), (Route.ORAL, 57.6)])
+@pytest.mark.parametrize(
+    ("route", "tmax_min"), [(Route.IM, 20.0), (Route.SUBLINGUAL, 45.0), (Route.ORAL, 57.6)]
+)
 def test_derived_absorption_reproduces_published_tmax(route: Route, tmax_min: float) -> None:
     reference = Covariates(weight_kg=70.0)
-    prediction = predict_concentration("kamp", reference, Regimen((Dose(Route(route), 25.0),)), [0.0, 600.0])
+    prediction = predict_concentration(
+        "kamp", reference, Regimen((Dose(Route(route), 25.0),)), [0.0, 600.0]
+    )
     assert prediction.metrics.tmax_min == pytest.approx(tmax_min, abs=0.05)

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ketaclinic.clinical.vocabulary import Route, Sex
 from ketaclinic.errors import InvalidInput, KetaclinicError
 
-pk_app = typer.Typer(help="Pharmacokinetic models: predicted ketamine/esketamine concentrations.",
-                     no_args_is_help=True)
+if TYPE_CHECKING:
+    from ketaclinic.pharmacology import Regimen
+
+pk_app = typer.Typer(
+    help="Pharmacokinetic models: predicted ketamine/esketamine concentrations.",
+    no_args_is_help=True,
+)
 
 ModelOption = Annotated[str, typer.Option("--model", help="Model id (see 'ketaclinic pk models').")]
-WeightOption = Annotated[str, typer.Option("--weight", help="Weight in kg, or a range 50-100 for populations.")]
-RouteOption = Annotated[str, typer.Option("--route", help="iv, im, intranasal, oral or sublingual.")]
+WeightOption = Annotated[
+    str, typer.Option("--weight", help="Weight in kg, or a range 50-100 for populations.")
+]
+RouteOption = Annotated[
+    str, typer.Option("--route", help="iv, im, intranasal, oral or sublingual.")
+]
 DoseOption = Annotated[str, typer.Option("--dose", help="Dose as 0.5mg/kg, 250ug/kg or 56mg.")]
 
 
@@ -25,7 +34,9 @@ def _route(text: str) -> Route:
         return Route(text.lower())
     except ValueError:
         allowed = ", ".join(r.value for r in Route)
-        raise InvalidInput(f"Route '{text}' is not known; use one of: {allowed}.", field="route") from None
+        raise InvalidInput(
+            f"Route '{text}' is not known; use one of: {allowed}.", field="route"
+        ) from None
 
 
 def _sex(text: str | None) -> Sex | None:
@@ -43,8 +54,9 @@ def _times(text: str | None) -> list[float] | None:
     try:
         return [float(part) for part in text.replace(";", ",").split(",") if part.strip()]
     except ValueError:
-        raise InvalidInput(f"Times '{text}' must be minutes separated by commas, e.g. 0,10,40,120.",
-                           field="times") from None
+        raise InvalidInput(
+            f"Times '{text}' must be minutes separated by commas, e.g. 0,10,40,120.", field="times"
+        ) from None
 
 
 def _weight(text: str) -> tuple[float, tuple[float, float] | None]:
@@ -54,7 +66,9 @@ def _weight(text: str) -> tuple[float, tuple[float, float] | None]:
             return (low + high) / 2.0, (low, high)
         return float(text), None
     except ValueError:
-        raise InvalidInput(f"Weight '{text}' must be kilograms (70) or a range (50-100).", field="weight") from None
+        raise InvalidInput(
+            f"Weight '{text}' must be kilograms (70) or a range (50-100).", field="weight"
+        ) from None
 
 
 def _steps(text: str) -> list[tuple[float, float]]:
@@ -63,13 +77,21 @@ def _steps(text: str) -> list[tuple[float, float]]:
         return [(float(start), float(rate)) for start, rate in pairs]
     except ValueError:
         raise InvalidInput(
-            f"Infusion steps '{text}' must be start_min:rate_mg_per_h pairs, e.g. 0:52.5,20:0,25:52.5.",
+            f"Infusion steps '{text}' must be start_min:rate_mg_per_h pairs, e.g. "
+            "0:52.5,20:0,25:52.5.",
             field="steps",
         ) from None
 
 
-def _regimen(route_text: str, dose_text: str | None, weight_kg: float, duration_min: float | None,
-             steps: str | None, stop_min: float | None, formulation: str | None):  # type: ignore[no-untyped-def]
+def _regimen(
+    route_text: str,
+    dose_text: str | None,
+    weight_kg: float,
+    duration_min: float | None,
+    steps: str | None,
+    stop_min: float | None,
+    formulation: str | None,
+) -> Regimen:
     from ketaclinic.pharmacology import Dose, Regimen, iv_infusion_steps, parse_dose_mg
 
     route = _route(route_text)
@@ -77,10 +99,14 @@ def _regimen(route_text: str, dose_text: str | None, weight_kg: float, duration_
         if route != Route.IV:
             raise InvalidInput("Infusion steps are for the iv route only.", field="steps")
         if stop_min is None:
-            raise InvalidInput("Give --stop (minutes) with --steps: when the last step ends.", field="stop")
+            raise InvalidInput(
+                "Give --stop (minutes) with --steps: when the last step ends.", field="stop"
+            )
         return Regimen(iv_infusion_steps(_steps(steps), stop_min))
     if dose_text is None:
-        raise InvalidInput("Give --dose (e.g. 0.5mg/kg or 56mg), or --steps for an IV infusion.", field="dose")
+        raise InvalidInput(
+            "Give --dose (e.g. 0.5mg/kg or 56mg), or --steps for an IV infusion.", field="dose"
+        )
     amount = parse_dose_mg(dose_text, weight_kg)
     return Regimen((Dose(route, amount, 0.0, duration_min or 0.0, formulation),))
 
@@ -102,7 +128,9 @@ def models_command(json_output: Annotated[bool, typer.Option("--json")] = False)
     for row in rows:
         typer.echo(f"{row['id']}: {row['name']}")
         typer.echo(f"  population: {row['population']}")
-        typer.echo(f"  structure:  {row['structure']}; concentrations: {row['sampling_site']} plasma")
+        typer.echo(
+            f"  structure:  {row['structure']}; concentrations: {row['sampling_site']} plasma"
+        )
         typer.echo(f"  routes:     {', '.join(row['routes'])}")
         typer.echo(f"  source:     {row['source']}")
 
@@ -115,11 +143,19 @@ def simulate_command(
     dose: DoseOption | None = None,
     age: Annotated[float | None, typer.Option("--age", help="Age in years.")] = None,
     sex: Annotated[str | None, typer.Option("--sex", help="F or M.")] = None,
-    duration: Annotated[float | None, typer.Option("--duration", help="IV infusion minutes.")] = None,
-    steps: Annotated[str | None, typer.Option("--steps", help="IV rate steps start_min:mg_per_h,...")] = None,
-    stop: Annotated[float | None, typer.Option("--stop", help="End of the last rate step (min).")] = None,
+    duration: Annotated[
+        float | None, typer.Option("--duration", help="IV infusion minutes.")
+    ] = None,
+    steps: Annotated[
+        str | None, typer.Option("--steps", help="IV rate steps start_min:mg_per_h,...")
+    ] = None,
+    stop: Annotated[
+        float | None, typer.Option("--stop", help="End of the last rate step (min).")
+    ] = None,
     times: Annotated[str | None, typer.Option("--times", help="Minutes, comma-separated.")] = None,
-    discharge: Annotated[float | None, typer.Option("--discharge", help="Planned discharge (min).")] = None,
+    discharge: Annotated[
+        float | None, typer.Option("--discharge", help="Planned discharge (min).")
+    ] = None,
     formulation: Annotated[str | None, typer.Option("--formulation")] = None,
     asian: Annotated[bool, typer.Option("--asian")] = False,
     japanese: Annotated[bool, typer.Option("--japanese")] = False,
@@ -133,10 +169,14 @@ def simulate_command(
     try:
         weight_kg, weight_range = _weight(weight)
         if weight_range is not None:
-            raise InvalidInput("Give one weight for simulate (ranges are for populations).", field="weight")
+            raise InvalidInput(
+                "Give one weight for simulate (ranges are for populations).", field="weight"
+            )
         covariates = Covariates(weight_kg, age, _sex(sex), asian or japanese, japanese)
         regimen = _regimen(route, dose, weight_kg, duration, steps, stop, formulation)
-        prediction = predict_concentration(model, covariates, regimen, _times(times), discharge_min=discharge)
+        prediction = predict_concentration(
+            model, covariates, regimen, _times(times), discharge_min=discharge
+        )
     except KetaclinicError as error:
         fail(error)
     for warning in prediction.warnings:
@@ -145,23 +185,40 @@ def simulate_command(
         print_json(prediction.to_json())
         return
     typer.echo(f"{prediction.analyte} ({model} model), {prediction.sampling_site} plasma")
-    typer.echo(f"{'time min':>9} {'plasma ng/mL':>13} {'effect ng/mL':>13}"
-               + (f" {prediction.metabolite + ' ng/mL':>22}" if prediction.metabolite_ng_ml is not None else ""))
+    typer.echo(
+        f"{'time min':>9} {'plasma ng/mL':>13} {'effect ng/mL':>13}"
+        + (
+            f" {(prediction.metabolite or 'metabolite') + ' ng/mL':>22}"
+            if prediction.metabolite_ng_ml is not None
+            else ""
+        )
+    )
     for i, t in enumerate(prediction.times_min):
-        line = f"{t:9.1f} {prediction.concentration_ng_ml[i]:13.2f} {prediction.effect_site_ng_ml[i]:13.2f}"
+        line = (
+            f"{t:9.1f} {prediction.concentration_ng_ml[i]:13.2f} "
+            f"{prediction.effect_site_ng_ml[i]:13.2f}"
+        )
         if prediction.metabolite_ng_ml is not None:
             line += f" {prediction.metabolite_ng_ml[i]:22.2f}"
         typer.echo(line)
     m = prediction.metrics
-    typer.echo(f"Cmax {m.cmax_ng_ml:.1f} ng/mL at {m.tmax_min:.1f} min; AUC(0-{m.end_min:g} min) "
-               f"{m.auc_0_t_ng_h_ml:.1f} ng·h/mL; AUC(0-inf) {m.auc_0_inf_ng_h_ml:.1f} ng·h/mL")
+    typer.echo(
+        f"Cmax {m.cmax_ng_ml:.1f} ng/mL at {m.tmax_min:.1f} min; AUC(0-{m.end_min:g} min) "
+        f"{m.auc_0_t_ng_h_ml:.1f} ng·h/mL; AUC(0-inf) {m.auc_0_inf_ng_h_ml:.1f} ng·h/mL"
+    )
     for band in m.bands:
-        below = f", falls below at {band.falls_below_at_min:.1f} min" if band.falls_below_at_min else ""
-        typer.echo(f"{band.band.label}: {band.minutes_within:.1f} min within, {band.minutes_above:.1f} above{below}")
+        below = (
+            f", falls below at {band.falls_below_at_min:.1f} min" if band.falls_below_at_min else ""
+        )
+        typer.echo(
+            f"{band.band.label}: {band.minutes_within:.1f} min within, "
+            f"{band.minutes_above:.1f} above{below}"
+        )
     for note in prediction.notes:
         typer.echo(f"note: {note}")
     path = plot or Path(tempfile.gettempdir()) / f"ketaclinic-pk-{model}.png"
-    path.write_bytes(bytes(plot_concentration(prediction)))  # type: ignore[arg-type]
+    image = plot_concentration(prediction)
+    path.write_bytes(image if isinstance(image, bytes) else image.encode())
     typer.echo(f"plot: {path}")
 
 
@@ -180,7 +237,9 @@ def population_command(
     stop: Annotated[float | None, typer.Option("--stop")] = None,
     times: Annotated[str | None, typer.Option("--times")] = None,
     percentiles: Annotated[str, typer.Option("--percentiles")] = "5,50,95",
-    observations: Annotated[bool, typer.Option("--observations", help="Add residual error.")] = False,
+    observations: Annotated[
+        bool, typer.Option("--observations", help="Add residual error.")
+    ] = False,
     formulation: Annotated[str | None, typer.Option("--formulation")] = None,
     asian: Annotated[bool, typer.Option("--asian")] = False,
     japanese: Annotated[bool, typer.Option("--japanese")] = False,
@@ -206,9 +265,19 @@ def population_command(
         regimen = _regimen(route, dose, weight_kg, duration, steps, stop, formulation)
         time_list = _times(times) or default_times_min(regimen).tolist()
         wanted = tuple(float(p) for p in percentiles.split(","))
-        request = PopulationRequest(model, regimen, tuple(time_list), subjects, seed, covariates,
-                                    weight_range_kg=weight_range, observations=observations)
-        result = simulate_population(request, percentiles=wanted, workers=workers, progress=not json_output)
+        request = PopulationRequest(
+            model,
+            regimen,
+            tuple(time_list),
+            subjects,
+            seed,
+            covariates,
+            weight_range_kg=weight_range,
+            observations=observations,
+        )
+        result = simulate_population(
+            request, percentiles=wanted, workers=workers, progress=not json_output
+        )
         if output is not None:
             write_population(result, output)
     except (KetaclinicError, ValueError) as error:
@@ -220,13 +289,18 @@ def population_command(
         return
     bands = result.bands_ng_ml["concentration"]
     typer.echo(f"{result.n_subjects:,} subjects, seed {result.seed}, {model} model")
-    typer.echo(f"{'time min':>9} " + " ".join(f"{'p' + format(p, 'g'):>10}" for p in result.percentiles))
+    typer.echo(
+        f"{'time min':>9} " + " ".join(f"{'p' + format(p, 'g'):>10}" for p in result.percentiles)
+    )
     for i, t in enumerate(result.times_min):
-        typer.echo(f"{t:9.1f} " + " ".join(f"{bands[r, i]:10.2f}" for r in range(len(result.percentiles))))
+        typer.echo(
+            f"{t:9.1f} " + " ".join(f"{bands[r, i]:10.2f}" for r in range(len(result.percentiles)))
+        )
     for note in result.notes:
         typer.echo(f"note: {note}")
     if output is not None:
         typer.echo(f"table: {output}")
     path = plot or Path(tempfile.gettempdir()) / f"ketaclinic-pk-population-{model}.png"
-    path.write_bytes(bytes(plot_concentration(population=result)))  # type: ignore[arg-type]
+    image = plot_concentration(population=result)
+    path.write_bytes(image if isinstance(image, bytes) else image.encode())
     typer.echo(f"plot: {path}")

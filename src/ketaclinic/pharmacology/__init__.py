@@ -16,7 +16,8 @@ Public API (everything else in this package is internal)::
     plot_concentration(prediction=None, population=None, *, image_format="png") -> bytes | str
         PNG bytes or SVG text with the bands shaded and the percentile ribbon.
     write_population(result, path) -> Path       CSV or Parquet table of a population summary.
-    list_models() -> list[ModelSummary]          the models with population, structure, routes, source.
+    list_models() -> list[ModelSummary]
+        The models with population, structure, routes and source.
 
 Inputs: ``Covariates(weight_kg, age_years=None, sex=None, asian=False, japanese=False)`` and a
 ``Regimen`` of ``Dose(route, amount_mg, start_min=0, duration_min=0, formulation=None)``;

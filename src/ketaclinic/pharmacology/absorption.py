@@ -43,13 +43,15 @@ def formulation_for(
                 return candidate
         allowed = ", ".join(f.id for f in candidates) or "none"
         raise InvalidInput(
-            f"Formulation '{formulation}' is not known for {route.value} {spec.drug}; choose one of: {allowed}.",
+            f"Formulation '{formulation}' is not known for {route.value} {spec.drug}; choose "
+            f"one of: {allowed}.",
             field="formulation",
         )
     defaults = [f for f in candidates if f.default]
     if not defaults:
         raise InvalidInput(
-            f"No {route.value} formulation data exist for {spec.drug}; the {spec.id} model cannot take this route.",
+            f"No {route.value} formulation data exist for {spec.drug}; the {spec.id} model "
+            "cannot take this route.",
             field="route",
         )
     return defaults[0]
@@ -114,7 +116,9 @@ def _typical_tmax_min(model_id: str, ka_per_min: float, horizon_min: float) -> f
 
 @cache
 def derived_ka_per_min(model_id: str, tmax_min: float) -> float:
-    """First-order ka giving the typical subject a single-dose peak at ``tmax_min`` (computed here)."""
+    """First-order ka giving the typical subject a single-dose peak at ``tmax_min``.
+
+    Computed here, not published."""
     horizon = 20.0 * tmax_min
 
     def mismatch(log_ka: float) -> float:

@@ -10,7 +10,9 @@ from ketaclinic.pharmacology.schema import MODEL_IDS, ModelSpec, load_model_spec
 _STRUCTURES = {
     "micro": "{n}-compartment (micro-constants, V1 per kg)",
     "macro": "{n}-compartment (clearances and volumes)",
-    "perez-ruixo": "3-compartment + hepato-portal liver + 2-compartment noresketamine, 3 absorption paths",
+    "perez-ruixo": (
+        "3-compartment + hepato-portal liver + 2-compartment noresketamine, 3 absorption paths"
+    ),
 }
 
 
@@ -42,7 +44,9 @@ class ModelSummary:
             "sampling_site": spec.sampling.site,
             "inter_individual_variability": [p.id for p in spec.variable_parameters],
             "source": spec.source.short(),
-            "resolutions": [{"issue": r.issue, "resolution": r.resolution} for r in spec.resolutions],
+            "resolutions": [
+                {"issue": r.issue, "resolution": r.resolution} for r in spec.resolutions
+            ],
         }
 
 

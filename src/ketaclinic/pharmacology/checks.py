@@ -20,15 +20,19 @@ def check_regimen(spec: ModelSpec, regimen: Regimen, weight_kg: float) -> None:
             rate = per_kg / (dose.duration_min / 60.0)
             if rate > limits.max_infusion_rate_mg_per_kg_per_h:
                 raise InvalidInput(
-                    f"Dose {index + 1}: an infusion of {rate:.3g} mg/kg/h is above the plausibility "
-                    f"limit of {limits.max_infusion_rate_mg_per_kg_per_h:g} mg/kg/h; check the units "
+                    f"Dose {index + 1}: an infusion of {rate:.3g} mg/kg/h is above the "
+                    "plausibility "
+                    f"limit of {limits.max_infusion_rate_mg_per_kg_per_h:g} mg/kg/h; check "
+                    "the units "
                     "(mg, not µg) and the duration.",
                     field=f"dose[{index}]",
                 )
         elif per_kg > limits.max_dose_mg_per_kg:
             raise InvalidInput(
-                f"Dose {index + 1}: {dose.amount_mg:g} mg ({per_kg:.3g} mg/kg) is above the plausibility "
-                f"limit of {limits.max_dose_mg_per_kg:g} mg/kg; check the units (mg, not µg) and the weight.",
+                f"Dose {index + 1}: {dose.amount_mg:g} mg ({per_kg:.3g} mg/kg) is above the "
+                "plausibility "
+                f"limit of {limits.max_dose_mg_per_kg:g} mg/kg; check the units (mg, not µg) "
+                "and the weight.",
                 field=f"dose[{index}]",
             )
 

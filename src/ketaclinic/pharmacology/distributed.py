@@ -24,7 +24,11 @@ from ketaclinic.pharmacology.trial import DEFAULT_PERCENTILES, PopulationResult,
 
 def _encode(tally: Tally) -> bytes:
     arrays: dict[str, Any] = {"n": np.array([tally.n])}
-    for prefix, mapping in (("counts", tally.counts), ("sums", tally.sums), ("band", tally.in_band)):
+    for prefix, mapping in (
+        ("counts", tally.counts),
+        ("sums", tally.sums),
+        ("band", tally.in_band),
+    ):
         for key, value in mapping.items():
             arrays[f"{prefix}|{key}"] = value
     buffer = io.BytesIO()
@@ -40,7 +44,12 @@ def _decode(payload: bytes) -> Tally:
                 tally.n = int(data[name][0])
                 continue
             prefix, key = name.split("|", 1)
-            target = {"counts": tally.counts, "sums": tally.sums, "band": tally.in_band}[prefix]
+            targets: dict[str, dict[str, Any]] = {
+                "counts": tally.counts,
+                "sums": tally.sums,
+                "band": tally.in_band,
+            }
+            target = targets[prefix]
             target[key] = data[name]
     return tally
 
@@ -66,7 +75,9 @@ def run_population_spark(
             )
 
     frame = spark.range(request.n_tasks).withColumnRenamed("id", "task")
-    frame = frame.repartition(max(1, min(request.n_tasks, spark.sparkContext.defaultParallelism * 4)))
+    frame = frame.repartition(
+        max(1, min(request.n_tasks, spark.sparkContext.defaultParallelism * 4))
+    )
     rows = frame.mapInArrow(compute, "task long, payload binary").collect()
     total = Tally()
     for row in sorted(rows, key=lambda r: r["task"]):

@@ -40,5 +40,7 @@ def write_population(result: PopulationResult, path: Path) -> Path:
     elif suffix == ".parquet":
         pq.write_table(table, path)
     else:
-        raise InvalidInput(f"Output file '{path.name}' must end in .csv or .parquet.", field="output")
+        raise InvalidInput(
+            f"Output file '{path.name}' must end in .csv or .parquet.", field="output"
+        )
     return path

@@ -37,7 +37,10 @@ UNIT_TO_INTERNAL: dict[str, float] = {
 
 @dataclass(frozen=True)
 class Covariates:
-    """One patient. ``japanese`` implies ``asian`` (Perez-Ruixo: Japanese subjects are Asian too)."""
+    """One patient.
+
+    ``japanese`` implies ``asian`` (Perez-Ruixo: Japanese subjects are Asian too).
+    """
 
     weight_kg: float
     age_years: float | None = None
@@ -50,7 +53,8 @@ class Covariates:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.weight_kg) and 0.3 <= self.weight_kg <= 350):
             raise InvalidInput(
-                f"Weight {self.weight_kg:g} kg is not a plausible body weight; give the weight in kilograms "
+                f"Weight {self.weight_kg:g} kg is not a plausible body weight; give the "
+                "weight in kilograms "
                 "(0.3 to 350 kg).",
                 field="weight",
             )

@@ -37,14 +37,15 @@ class BandTimes:
     minutes_below: float
     minutes_within: float
     minutes_above: float
-    # Last time the concentration fell below the band's lower edge (None if it never entered the band).
+    # Last time the concentration fell below the band's lower edge (None if it never entered the
+    # band).
     falls_below_at_min: float | None
 
 
 def _time_where(
     times: FloatArray, values: FloatArray, threshold: float
 ) -> tuple[float, float | None]:
-    """Minutes with values above threshold (linear interpolation between points), and last down-crossing."""
+    """Minutes above threshold (linear interpolation) and the last downward crossing."""
     above = values > threshold
     total = 0.0
     last_down: float | None = None

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ketaclinic.errors import InvalidInput
-from ketaclinic.pharmacology.parameters import CovariateArrays, Covariates, FloatArray, individual_values
+from ketaclinic.pharmacology.parameters import (
+    CovariateArrays,
+    Covariates,
+    FloatArray,
+    individual_values,
+)
 from ketaclinic.pharmacology.regimen import Regimen
 from ketaclinic.pharmacology.schema import ModelSpec, load_model_spec, load_pharmacodynamics
 from ketaclinic.pharmacology.sketch import CountArray, bin_counts, bin_index
@@ -43,18 +49,25 @@ class PopulationRequest:
     def __post_init__(self) -> None:
         if not 1 <= self.n_subjects <= MAX_SUBJECTS:
             raise InvalidInput(
-                f"Number of subjects must be between 1 and {MAX_SUBJECTS:,} (got {self.n_subjects}).",
+                f"Number of subjects must be between 1 and {MAX_SUBJECTS:,} (got "
+                f"{self.n_subjects}).",
                 field="subjects",
             )
         if self.chunk_size < 1 or self.chunks_per_task < 1:
-            raise InvalidInput("Chunk size and chunks per task must be at least 1.", field="chunk_size")
+            raise InvalidInput(
+                "Chunk size and chunks per task must be at least 1.", field="chunk_size"
+            )
         times = np.asarray(self.times_min)
         if times.size == 0 or np.any(np.diff(times) < 0) or np.any(times < 0):
-            raise InvalidInput("Times must be 0 min or later and in increasing order.", field="times")
+            raise InvalidInput(
+                "Times must be 0 min or later and in increasing order.", field="times"
+            )
         if self.weight_range_kg is not None:
             low, high = self.weight_range_kg
             if not 0.3 <= low <= high <= 350:
-                raise InvalidInput("Weight range must be within 0.3-350 kg with low <= high.", field="weight")
+                raise InvalidInput(
+                    "Weight range must be within 0.3-350 kg with low <= high.", field="weight"
+                )
 
     @property
     def n_chunks(self) -> int:
@@ -65,7 +78,9 @@ class PopulationRequest:
         return -(-self.n_chunks // self.chunks_per_task)
 
     def chunks_of_task(self, task: int) -> range:
-        return range(task * self.chunks_per_task, min((task + 1) * self.chunks_per_task, self.n_chunks))
+        return range(
+            task * self.chunks_per_task, min((task + 1) * self.chunks_per_task, self.n_chunks)
+        )
 
     def outputs(self) -> tuple[str, ...]:
         spec = load_model_spec(self.model_id)
@@ -88,12 +103,14 @@ class Tally:
 
     def add(self, other: Tally) -> None:
         self.n += other.n
-        for target, source in ((self.counts, other.counts), (self.sums, other.sums), (self.in_band, other.in_band)):
-            for key, value in source.items():
-                if key in target:
-                    target[key] = target[key] + value
-                else:
-                    target[key] = value.copy()
+        _merge(self.counts, other.counts)
+        _merge(self.sums, other.sums)
+        _merge(self.in_band, other.in_band)
+
+
+def _merge(target: dict[str, Any], source: dict[str, Any]) -> None:
+    for key, value in source.items():
+        target[key] = target[key] + value if key in target else value.copy()
 
 
 def covariance_cholesky(spec: ModelSpec) -> tuple[tuple[str, ...], FloatArray]:
@@ -106,17 +123,28 @@ def covariance_cholesky(spec: ModelSpec) -> tuple[tuple[str, ...], FloatArray]:
         i, j = names.index(pair.first), names.index(pair.second)
         correlation[i, j] = correlation[j, i] = pair.r
     covariance = correlation * np.outer(omega, omega)
-    return names, np.linalg.cholesky(covariance) if names else np.zeros((0, 0))
+    factor = np.asarray(
+        np.linalg.cholesky(covariance) if names else np.zeros((0, 0)), dtype=np.float64
+    )
+    return names, factor
 
 
-def _chunk_covariates(request: PopulationRequest, rng: np.random.Generator, m: int) -> CovariateArrays:
+def _chunk_covariates(
+    request: PopulationRequest, rng: np.random.Generator, m: int
+) -> CovariateArrays:
     arrays = CovariateArrays.repeat(request.covariates, m)
     if request.weight_range_kg is None:
         return arrays
     low, high = request.weight_range_kg
     weights = rng.uniform(low, high, m)
-    return CovariateArrays(weights, arrays.age_years, arrays.asian, arrays.japanese,
-                           arrays.hours_since_first_dose, arrays.age_known)
+    return CovariateArrays(
+        weights,
+        arrays.age_years,
+        arrays.asian,
+        arrays.japanese,
+        arrays.hours_since_first_dose,
+        arrays.age_known,
+    )
 
 
 def simulate_chunk(request: PopulationRequest, chunk: int) -> tuple[dict[str, FloatArray], int]:
@@ -133,8 +161,9 @@ def simulate_chunk(request: PopulationRequest, chunk: int) -> tuple[dict[str, Fl
         etas = {name: draws[:, k] for k, name in enumerate(names)}
     values = individual_values(spec, covariates, etas)
     half_time = load_pharmacodynamics().effect_half_time_min() if request.effect_site else None
-    built = build_model(spec, values, request.regimen, effect_half_time_min=half_time,
-                        japanese=covariates.japanese)
+    built = build_model(
+        spec, values, request.regimen, effect_half_time_min=half_time, japanese=covariates.japanese
+    )
     modal = modal_form(built.system)
     times = np.asarray(request.times_min, dtype=np.float64)
     result: dict[str, FloatArray] = {}
@@ -152,7 +181,8 @@ def _with_residual_error(
     residual = next((r for r in spec.residuals if r.output == output), None)
     if residual is None:
         raise InvalidInput(
-            f"The {spec.id} model has no published residual error, so simulated observations are not "
+            f"The {spec.id} model has no published residual error, so simulated observations "
+            "are not "
             "available; run without observations (model predictions only).",
             field="observations",
         )

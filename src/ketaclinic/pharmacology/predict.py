@@ -107,7 +107,8 @@ def predict_concentration(
     modal = modal_form(built.system)
 
     def series(output: str, at: FloatArray) -> FloatArray:
-        return concentration_ng_ml(built.system, modal, built.events, output, at)[0]
+        values: FloatArray = concentration_ng_ml(built.system, modal, built.events, output, at)[0]
+        return values
 
     concentration = series("concentration", times)
     effect = series("effect", times)

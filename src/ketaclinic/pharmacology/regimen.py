@@ -81,7 +81,8 @@ def _check_dose(dose: Dose, index: int) -> None:
         )
     if dose.start_min < 0:
         raise InvalidInput(
-            f"Dose {index + 1}: the start time must be 0 min or later (got {dose.start_min:g} min).",
+            f"Dose {index + 1}: the start time must be 0 min or later (got {dose.start_min:g} "
+            "min).",
             field=field,
         )
     if dose.duration_min < 0:
@@ -129,12 +130,14 @@ def iv_infusion_steps(
         end_min = ordered[index + 1][0] if index + 1 < len(ordered) else stop_min
         if rate_mg_per_h < 0:
             raise InvalidInput(
-                f"Infusion step {index + 1}: the rate cannot be negative (got {rate_mg_per_h:g} mg/h).",
+                f"Infusion step {index + 1}: the rate cannot be negative (got "
+                f"{rate_mg_per_h:g} mg/h).",
                 field="infusion",
             )
         if end_min <= start_min:
             raise InvalidInput(
-                f"Infusion step {index + 1} starts at {start_min:g} min but ends at {end_min:g} min; "
+                f"Infusion step {index + 1} starts at {start_min:g} min but ends at "
+                f"{end_min:g} min; "
                 "steps must be in increasing time and end after they start.",
                 field="infusion",
             )

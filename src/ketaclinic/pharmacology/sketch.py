@@ -36,7 +36,7 @@ EDGES_NG_ML = _edges()
 
 def bin_counts(values: NDArray[np.float64]) -> CountArray:
     """Counts per (column, bin) of a (subjects, columns) array; shape (columns, N_BINS)."""
-    rows, columns = values.shape
+    columns = values.shape[1]
     codes = np.ascontiguousarray(values, dtype=np.float64).view(np.int64) >> _SHIFT
     codes -= _BASE - 1
     np.clip(codes, 0, N_BINS - 1, out=codes)
@@ -62,8 +62,12 @@ def quantiles(counts: CountArray, percentiles: NDArray[np.float64]) -> NDArray[n
     result = np.zeros((percentiles.size, counts.shape[0]))
     for row, percentile in enumerate(percentiles):
         rank = percentile / 100.0 * (total - 1)
-        index = np.array([np.searchsorted(cumulative[c], rank[c], side="right") for c in range(counts.shape[0])])
-        before = np.where(index > 0, cumulative[np.arange(counts.shape[0]), np.maximum(index - 1, 0)], 0)
+        index = np.array(
+            [np.searchsorted(cumulative[c], rank[c], side="right") for c in range(counts.shape[0])]
+        )
+        before = np.where(
+            index > 0, cumulative[np.arange(counts.shape[0]), np.maximum(index - 1, 0)], 0
+        )
         inside = counts[np.arange(counts.shape[0]), index]
         fraction = np.clip((rank - before + 0.5) / np.maximum(inside, 1), 0.0, 1.0)
         value_bin = np.clip(index - 1, 0, N_VALUE_BINS - 1)

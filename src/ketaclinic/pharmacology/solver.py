@@ -77,10 +77,7 @@ def modal_form(system: LinearSystem) -> ModalForm:
     matrices = system.matrix_per_min
     # Many subjects share a matrix (models without IIV vary only V1 with weight): decompose once.
     flat = matrices.reshape(matrices.shape[0], -1)
-    if np.all(flat == flat[0]):
-        unique, inverse = matrices[:1], np.zeros(matrices.shape[0], dtype=np.intp)
-    else:
-        unique, inverse = matrices, np.arange(matrices.shape[0])
+    unique = matrices[:1] if np.all(flat == flat[0]) else matrices
     eigenvalues, right = np.linalg.eig(unique)
     if np.iscomplexobj(eigenvalues):
         if np.max(np.abs(eigenvalues.imag)) > 1e-9 * np.max(np.abs(eigenvalues.real)):
@@ -126,7 +123,11 @@ def _event_kernel(
 
 
 def _add_fast_tail(
-    result: FloatArray, weights: FloatArray, modal: ModalForm, event: InputEvent, times_min: FloatArray
+    result: FloatArray,
+    weights: FloatArray,
+    modal: ModalForm,
+    event: InputEvent,
+    times_min: FloatArray,
 ) -> int:
     """Add the part of an event after its end with one exp per mode and point, in place.
 
@@ -140,7 +141,11 @@ def _add_fast_tail(
     if event.duration_min == 0.0:
         at_end = event.amount_mg[:, None]
     else:
-        at_end = (event.amount_mg / event.duration_min)[:, None] * np.expm1(lam * event.duration_min) / lam
+        at_end = (
+            (event.amount_mg / event.duration_min)[:, None]
+            * np.expm1(lam * event.duration_min)
+            / lam
+        )
     constants = weights * at_end
     offsets = times_min[first:] - event.end_min
     target = result[:, first:]

@@ -93,7 +93,8 @@ def build_model(
     if effect_half_time_min is not None:
         ke0 = np.full(n, math.log(2.0) / effect_half_time_min)
         builder.add("effect")
-        # Effect-site state in mg/L: gains ke0 * x_central / V1, loses ke0 * Ce; no mass leaves central.
+        # Effect-site state in mg/L: gains ke0 * x_central / V1, loses ke0 * Ce; no mass leaves
+        # central.
         builder.flow("effect", None, ke0)
         outputs["effect"] = Output(builder.names.index("effect"), np.ones(n))
     matrix = builder.matrix()
@@ -118,7 +119,8 @@ def _disposition(builder: _Builder, spec: ModelSpec, v: dict[str, FloatArray]) -
     if "cl_met" in v:
         builder.add("metabolite")
         builder.flow("central", "metabolite", elimination)
-        # Flint: CLsnk/Fm rises 0.870%/h since the first dose; held at its value at simulation start.
+        # Flint: CLsnk/Fm rises 0.870%/h since the first dose; held at its value at simulation
+        # start.
         drift = 1.0 + v["cl_met_time_slope"] * 60.0 * v.get("hours_since_first_dose", 0.0)
         builder.flow("metabolite", None, v["cl_met"] * drift / v["v_met"])
     else:

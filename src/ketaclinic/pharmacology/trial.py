@@ -52,7 +52,9 @@ class PopulationResult:
         }
 
 
-def summarise(request: PopulationRequest, tally: Tally, percentiles: tuple[float, ...]) -> PopulationResult:
+def summarise(
+    request: PopulationRequest, tally: Tally, percentiles: tuple[float, ...]
+) -> PopulationResult:
     spec = load_model_spec(request.model_id)
     wanted = np.asarray(percentiles, dtype=np.float64)
     bands: dict[str, FloatArray] = {}
@@ -63,13 +65,15 @@ def summarise(request: PopulationRequest, tally: Tally, percentiles: tuple[float
         else:
             bands[key] = quantiles(counts, wanted)
     notes = [
-        "Percentiles from log-scale histograms (bin width 0.39%); Cmax and AUC use the output time grid "
+        "Percentiles from log-scale histograms (bin width 0.39%); Cmax and AUC use the output "
+        "time grid "
         "(AUC by the trapezoidal rule).",
         f"Sampling site: {spec.sampling.site}. {spec.sampling.note}",
     ]
     if not spec.variable_parameters:
         notes.append(
-            f"The {spec.id} model has no published inter-individual variability: the spread shown comes "
+            f"The {spec.id} model has no published inter-individual variability: the spread "
+            "shown comes "
             "from covariates only."
         )
     return PopulationResult(
@@ -101,10 +105,20 @@ def simulate_population(
     worker_count = workers if workers is not None else (os.cpu_count() or 1)
     if not progress:
         return summarise(request, run_tasks(request, worker_count), percentiles)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(
-        TextColumn("subjects"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
+        TextColumn("subjects"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
     ) as bar:
         task = bar.add_task("simulate", total=request.n_subjects)
         tally = run_tasks(request, worker_count, lambda done: bar.advance(task, done))
