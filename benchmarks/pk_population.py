@@ -94,7 +94,15 @@ def _regimen() -> Regimen:
     return Regimen((Dose(Route.IV, 0.5 * REFERENCE_WEIGHT_KG, 0.0, 40.0),))
 
 
-def engine_run(model_id: str, subjects: int, workers: int | None) -> tuple[float, float, int]:
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and of its finished children (the pool's workers)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def engine_run(
+    model_id: str, subjects: int, workers: int | None
+) -> tuple[float, float, int, float]:
     request = PopulationRequest(
         model_id,
         _regimen(),
@@ -105,11 +113,13 @@ def engine_run(model_id: str, subjects: int, workers: int | None) -> tuple[float
         weight_range_kg=WEIGHT_RANGE_KG,
     )
     with PeakMemory() as memory:
+        cpu_start = _cpu_seconds()
         start = time.perf_counter()
         result = simulate_population(request, workers=workers, progress=True)
         elapsed = time.perf_counter() - start
+        cpu = _cpu_seconds() - cpu_start
     assert result.n_subjects == subjects
-    return elapsed, subjects * len(TIMES_MIN) / elapsed, memory.peak_bytes
+    return elapsed, subjects * len(TIMES_MIN) / elapsed, memory.peak_bytes, cpu
 
 
 def baseline_run(sample: int, method: str, rtol: float, atol: float) -> tuple[float, float]:
@@ -168,10 +178,19 @@ def main() -> None:
     cores = os.cpu_count()
     print(f"machine: {cores} cores, load average {os.getloadavg()[0]:.2f} at start")
 
-    elapsed, engine_rate, peak = engine_run("domino", args.subjects, args.workers)
+    elapsed, engine_rate, peak, cpu = engine_run("domino", args.subjects, args.workers)
+    points = args.subjects * len(TIMES_MIN)
     print(
-        f"engine  domino: {args.subjects:,} subjects x {len(TIMES_MIN)} times in {elapsed:.2f} s = "
-        f"{engine_rate / 1e6:.1f} million subject-timepoints/s; peak memory {peak / 2**20:.0f} MiB"
+        f"engine  domino: {args.subjects:,} subjects x {len(TIMES_MIN)} times in {elapsed:.2f} s "
+        f"= {engine_rate / 1e6:.1f} million subject-timepoints/s (wall clock); "
+        f"peak memory {peak / 2**20:.0f} MiB"
+    )
+    # CPU time does not depend on other programs sharing the cores: the rate two idle cores
+    # would reach if the work split evenly (an estimate, printed as such).
+    print(
+        f"engine  domino CPU time {cpu:.2f} s = {points / cpu / 1e6:.1f} million "
+        f"subject-timepoints per CPU-second; on {cores} idle cores about "
+        f"{points / cpu * (cores or 1) / 1e6:.1f} million/s (estimate)"
     )
     for label, method, rtol, atol in (
         ("defaults (RK45, rtol 1e-3, atol 1e-6)", "RK45", 1e-3, 1e-6),
@@ -184,7 +203,7 @@ def main() -> None:
             f"{engine_rate / base_rate:,.0f}x"
         )
     herd_subjects = max(args.subjects // 4, 1)
-    herd_elapsed, herd_rate, herd_peak = engine_run("herd", herd_subjects, args.workers)
+    herd_elapsed, herd_rate, herd_peak, _ = engine_run("herd", herd_subjects, args.workers)
     print(
         f"engine  herd (with IIV): {herd_subjects:,} subjects in {herd_elapsed:.2f} s = "
         f"{herd_rate / 1e6:.1f} million subject-timepoints/s; "
