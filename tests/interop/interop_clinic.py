@@ -3,12 +3,14 @@
 Three patients: a research-consented TRD patient with escort, medication, allergy, vitals and
 PHQ-9 responses; a research-consented patient aged over 89 in a restricted ZIP3 area; and one
 without research consent. ``Clinic.identifiers`` lists every identifying string the de-identified
-exports must not contain (event dates are checked record by record instead: a shifted date can
-land on another record's true date by coincidence).
+exports must not contain, matched as whole tokens by ``leaks`` (event dates and the year of birth
+are checked record by record instead: a shifted date can land on another record's true date, and
+four digits turn up inside random keys, by coincidence).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -22,6 +24,15 @@ PHQ9_WEEKLY = (
     [2, 2, 1, 1, 1, 1, 1, 0, 0],
     [1, 1, 0, 0, 1, 0, 0, 0, 0],
 )
+
+
+def leaks(text: str, identifiers: list[str]) -> list[str]:
+    """The identifiers found in ``text`` as whole tokens (not inside a longer word or key)."""
+    return [
+        identifier
+        for identifier in identifiers
+        if re.search(rf"(?<![0-9A-Za-z]){re.escape(identifier)}(?![0-9A-Za-z])", text)
+    ]
 
 
 @dataclass
@@ -172,7 +183,6 @@ def build_clinic(db: Session, ctx: RequestContext) -> Clinic:
         "scan-2026-0114.pdf",
         "Ignatius",
         "Fairweather",
-        "1931",
         "307-555-0123",
         "82190",
         "Yellowstone",

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import ResourceNotFound
-from interop_clinic import PHQ9_WEEKLY, Clinic
+from interop_clinic import PHQ9_WEEKLY, Clinic, leaks
 from sqlalchemy.orm import Session
 
 from ketaclinic.services.audit import AuditFilter, search_events
@@ -138,8 +138,7 @@ def test_researchers_get_consented_patients_deidentified(
     ids = {p["id"] for p in patients}
     assert not ids & {clinic.consented, clinic.elderly, clinic.not_consented}
     text = str([p.serialize() for p in patients])
-    for identifier in clinic.identifiers:
-        assert identifier not in text
+    assert leaks(text, clinic.identifiers) == []
     with pytest.raises(ResourceNotFound):
         client.reference("Patient", clinic.consented).to_resource()
 

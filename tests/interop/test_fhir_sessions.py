@@ -3,6 +3,7 @@ AdverseEvent (suspect: that administration) and Flag; de-identified without staf
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from ketaclinic.interop.deidentify import Deidentifier
 from ketaclinic.interop.fhir.export import export_ndjson
+from ketaclinic.interop.omop import export_omop
 from ketaclinic.services import consents, safety
-from services.session_services import IV, T0, at, discharged, new_patient
+from services.session_services import BASELINE, IV, T0, at, discharged, new_patient
 from support.clinic import NURSE, PRESCRIBER
 
 
@@ -94,3 +96,48 @@ def test_deidentified_sessions_lose_staff_places_and_free_text(
     offset = timedelta(days=deidentifier.offset_days(patient_id))
     start = datetime.fromisoformat(_one(by_type, "Encounter")["period"]["start"])
     assert start == T0 + offset
+
+
+def test_session_readings_are_observations_of_the_encounter(db: Session, tmp_path: Path) -> None:
+    patient_id, session_id = _session_with_serious_event(db)
+    export_ndjson(db, tmp_path / "fhir", [patient_id], transaction_time=at(200).now)
+    observations = read_export(tmp_path / "fhir")["Observation"]
+    in_session = [
+        o for o in observations if o.get("encounter") == {"reference": f"Encounter/{session_id}"}
+    ]
+    panels = [o for o in in_session if o["code"]["coding"][0]["code"] == "85354-9"]
+    # Baseline at 09:05 and recovered readings at 10:05, 11:15 and 11:30: four BP panels.
+    assert [datetime.fromisoformat(p["effectiveDateTime"]) for p in panels] == [
+        T0 + timedelta(minutes=m) for m in (5, 65, 135, 150)
+    ]
+    baseline = {
+        c["code"]["coding"][0]["code"]: c["valueQuantity"]["value"] for c in panels[0]["component"]
+    }
+    assert baseline == {"8480-6": BASELINE.systolic_mmhg, "8462-4": BASELINE.diastolic_mmhg}
+    sedation = [o for o in in_session if o["code"]["coding"][0]["code"] == "moaas"]
+    assert sedation[0]["category"][0]["coding"][0]["code"] == "survey"
+    assert sedation[0]["valueQuantity"]["value"] == BASELINE.moaas
+
+
+def test_omop_has_the_session_visit_and_the_ketamine_exposure(db: Session, tmp_path: Path) -> None:
+    patient_id, _ = _session_with_serious_event(db)
+    export_omop(db, tmp_path / "omop", [patient_id], as_of=T0.date())
+    with (tmp_path / "omop" / "visit_occurrence.csv").open() as handle:
+        visits = list(csv.DictReader(handle))
+    session_visit = next(v for v in visits if v["visit_source_value"].startswith("session:"))
+    assert session_visit["visit_start_datetime"] == "2026-03-02 09:00:00"
+    assert session_visit["visit_end_datetime"] == "2026-03-02 11:35:00"
+    with (tmp_path / "omop" / "drug_exposure.csv").open() as handle:
+        ketamine = next(d for d in csv.DictReader(handle) if d["lot_number"])
+    assert (ketamine["lot_number"], ketamine["route_source_value"], ketamine["quantity"]) == (
+        "LOT-KET-777",
+        "iv",
+        "35.0",
+    )
+    assert ketamine["visit_occurrence_id"] == session_visit["visit_occurrence_id"]
+    with (tmp_path / "omop" / "measurement.csv").open() as handle:
+        systolic = [m for m in csv.DictReader(handle) if m["measurement_source_value"] == "8480-6"]
+    in_visit = [
+        m for m in systolic if m["visit_occurrence_id"] == session_visit["visit_occurrence_id"]
+    ]
+    assert len(in_visit) == 4

@@ -6,6 +6,7 @@ export, the de-identified one (``interop.deidentify`` rewrites the snapshot) and
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ketaclinic.clinical.vitals import VitalKind, vital_definition
 from ketaclinic.services.patients import get_patient_row
 from ketaclinic.storage.tables.access import AuditEvent
 from ketaclinic.storage.tables.consents import ConsentRow
@@ -32,6 +34,7 @@ from ketaclinic.storage.tables.patients import (
 from ketaclinic.storage.tables.safety import AdverseEventRow, SafetyFlagRow
 from ketaclinic.storage.tables.sessions import (
     SessionDosingRow,
+    SessionReadingRow,
     SessionStepRow,
     SupervisedSessionRow,
 )
@@ -86,6 +89,8 @@ def load_patient_data(db: Session, patient_id: str) -> PatientData:
             .order_by(QuestionnaireItemAnswerRow.response_id, QuestionnaireItemAnswerRow.position)
         ):
             answers[answer.response_id][answer.item_id] = answer.value
+    session_rows = _session_rows(db, patient_id)
+    observations = _rows(db, ObservationRow, patient_id) + session_rows.pop("session_readings")
     return PatientData(
         patient=patient,
         contacts=_rows(db, PatientContactRow, patient_id),
@@ -93,11 +98,11 @@ def load_patient_data(db: Session, patient_id: str) -> PatientData:
         medications=_rows(db, MedicationRow, patient_id),
         trials=_rows(db, AntidepressantTrialRow, patient_id),
         allergies=_rows(db, AllergyRow, patient_id),
-        observations=_rows(db, ObservationRow, patient_id),
+        observations=observations,
         responses=responses,
         answers=answers,
         consents=_rows(db, ConsentRow, patient_id),
-        **_session_rows(db, patient_id),
+        **session_rows,
         adverse_events=_rows(db, AdverseEventRow, patient_id),
         flags=_rows(db, SafetyFlagRow, patient_id),
         audit_events=list(
@@ -126,7 +131,55 @@ def _session_rows(db: Session, patient_id: str) -> dict[str, Any]:
             select(SessionDosingRow).where(SessionDosingRow.session_id.in_(ids))
         ):
             dosing[record.session_id] = record
-    return {"sessions": sessions, "steps": steps, "dosing": dosing}
+        readings = db.scalars(
+            select(SessionReadingRow)
+            .where(SessionReadingRow.session_id.in_(ids))
+            .order_by(SessionReadingRow.session_id, SessionReadingRow.taken_at)
+        )
+        extra = [row for reading in readings for row in reading_observations(patient_id, reading)]
+    else:
+        extra = []
+    return {"sessions": sessions, "steps": steps, "dosing": dosing, "session_readings": extra}
+
+
+# Reading column -> (observation kind, UCUM unit); vital kinds take their unit from vitals.yaml.
+_READING_SCALES = {
+    "moaas": "{score}",
+    "cadss_total": "{score}",
+    "bprs_positive_total": "{score}",
+    "phq9_item9": "{score}",
+}
+_READINGS_NAMESPACE = uuid.UUID("a3f3a9a0-5b7e-5d55-8a59-5f0b6a3b2c11")
+
+
+def reading_observations(patient_id: str, reading: SessionReadingRow) -> list[ObservationRow]:
+    """A session reading as observation rows (one per measured value, never stored): the
+    vital-sign mapper and the OMOP measurement table then treat them like any other vital."""
+    found: list[ObservationRow] = []
+    kinds = {kind.value: vital_definition(kind).unit for kind in VitalKind} | _READING_SCALES
+    for kind, unit in kinds.items():
+        value = getattr(reading, kind, None)
+        if value is None:
+            continue
+        found.append(
+            ObservationRow(
+                id=str(
+                    uuid.uuid5(
+                        _READINGS_NAMESPACE, f"{reading.session_id}|{reading.client_id}|{kind}"
+                    )
+                ),
+                patient_id=patient_id,
+                kind=kind,
+                value=float(value),
+                unit=unit,
+                observed_at=reading.taken_at,
+                recorded_at=reading.received_at,
+                recorded_by=reading.recorded_by,
+                method=reading.method,
+                context_id=reading.session_id,
+            )
+        )
+    return found
 
 
 def all_patient_ids(db: Session) -> list[str]:

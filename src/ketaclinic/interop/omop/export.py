@@ -104,7 +104,11 @@ def export_omop(
         visits, by_day = build.visit_rows(data, mint, person_id)
         tables["visit_occurrence"].extend(visits)
         tables["condition_occurrence"].extend(build.condition_rows(data, mint, person_id))
-        tables["drug_exposure"].extend(build.drug_rows(data, mint, person_id))
+        for drug in build.drug_rows(data, mint, person_id):
+            session_id = drug.pop("_session_id", None)
+            if session_id is not None:
+                drug["visit_occurrence_id"] = by_day.get(session_id)
+            tables["drug_exposure"].append(drug)
         tables["measurement"].extend(build.measurement_rows(data, mint, person_id, by_day))
         tables["observation"].extend(build.observation_rows(data, mint, person_id))
         if progress is not None:

@@ -93,25 +93,44 @@ def observation_period_row(data: PatientData, key: int, person_id: int) -> Row:
 
 def visit_rows(
     data: PatientData, mint: KeyMint, person_id: int
-) -> tuple[list[Row], dict[date, int]]:
-    """One outpatient visit per day with a vital sign taken (vitals are taken in the clinic)."""
-    by_day: dict[date, int] = {}
+) -> tuple[list[Row], dict[date | str, int]]:
+    """One visit per supervised session (check-in to discharge), then one per other day with a
+    vital sign taken (vitals are taken in the clinic). Keys: session id, or the day."""
+    keys: dict[date | str, int] = {}
     rows: list[Row] = []
-    for day in sorted({_day(o.observed_at) for o in data.observations if o.kind in _VITALS}):
-        key = mint("visit_occurrence")
-        by_day[day] = key
-        rows.append(
-            {
-                "visit_occurrence_id": key,
-                "person_id": person_id,
-                "visit_concept_id": OUTPATIENT_VISIT_CONCEPT,
-                "visit_start_date": day,
-                "visit_end_date": day,
-                "visit_type_concept_id": EHR_TYPE_CONCEPT,
-                "visit_source_value": "clinic-day",
-            }
-        )
-    return rows, by_day
+
+    def add(key: date | str, start: datetime | date, end: datetime | date, source: str) -> None:
+        keys[key] = mint("visit_occurrence")
+        row: Row = {
+            "visit_occurrence_id": keys[key],
+            "person_id": person_id,
+            "visit_concept_id": OUTPATIENT_VISIT_CONCEPT,
+            "visit_start_date": _day(start),
+            "visit_end_date": _day(end),
+            "visit_type_concept_id": EHR_TYPE_CONCEPT,
+            "visit_source_value": source,
+        }
+        if isinstance(start, datetime) and isinstance(end, datetime):
+            row["visit_start_datetime"] = start.replace(tzinfo=None)
+            row["visit_end_datetime"] = end.replace(tzinfo=None)
+        rows.append(row)
+
+    for session in data.sessions:
+        steps = data.steps.get(session.id, [])
+        arrived = next((s.at for s in steps if s.event == "check-in"), None)
+        if arrived is None:
+            continue  # scheduled or a no-show: no visit took place
+        left = next((s.at for s in steps if s.event in ("discharge", "abort")), None)
+        add(session.id, arrived, left or arrived, f"session:{session.protocol_kind}"[:50])
+    session_days = {
+        _day(s.at) for rows_ in data.steps.values() for s in rows_ if s.event == "check-in"
+    }
+    clinic_days = {
+        _day(o.observed_at) for o in data.observations if o.kind in _VITALS and o.context_id is None
+    }
+    for day in sorted(clinic_days - session_days):
+        add(day, day, day, "clinic-day")
+    return rows, keys
 
 
 def condition_rows(data: PatientData, mint: KeyMint, person_id: int) -> list[Row]:
@@ -159,6 +178,7 @@ def drug_rows(data: PatientData, mint: KeyMint, person_id: int) -> list[Row]:
                 "dose_unit_source_value": _clip(medication.dose_unit),
             }
         )
+    rows.extend(_administration_rows(data, mint, person_id))
     for trial in data.trials:
         if trial.started_on is None:
             continue  # no date, no OMOP event: the trial stays in the FHIR export only
@@ -183,8 +203,36 @@ def drug_rows(data: PatientData, mint: KeyMint, person_id: int) -> list[Row]:
     return rows
 
 
+def _administration_rows(data: PatientData, mint: KeyMint, person_id: int) -> list[Row]:
+    """Each session's ketamine/esketamine administration, with its lot and route."""
+    rows: list[Row] = []
+    for session_id, record in data.dosing.items():
+        end = record.stopped_at or record.started_at
+        rows.append(
+            {
+                "drug_exposure_id": mint("drug_exposure"),
+                "person_id": person_id,
+                "drug_concept_id": NO_MATCHING_CONCEPT,
+                "drug_exposure_start_date": _day(record.started_at),
+                "drug_exposure_start_datetime": record.started_at.replace(tzinfo=None),
+                "drug_exposure_end_date": _day(end),
+                "drug_exposure_end_datetime": end.replace(tzinfo=None),
+                "drug_type_concept_id": EHR_TYPE_CONCEPT,
+                "quantity": record.dose_mg,
+                "route_source_value": record.route,
+                "lot_number": _clip(record.lot_number),
+                "drug_source_value": _clip(f"{record.product}, {record.formulation}"),
+                "drug_source_concept_id": NO_MATCHING_CONCEPT,
+                "dose_unit_source_value": "mg",
+                "visit_occurrence_id": None,  # filled by the caller, which knows the visits
+                "_session_id": session_id,
+            }
+        )
+    return rows
+
+
 def measurement_rows(
-    data: PatientData, mint: KeyMint, person_id: int, visits: dict[date, int]
+    data: PatientData, mint: KeyMint, person_id: int, visits: dict[date | str, int]
 ) -> list[Row]:
     rows: list[Row] = []
     for obs in sorted(data.observations, key=lambda o: (o.observed_at, o.kind, o.id)):
@@ -200,7 +248,8 @@ def measurement_rows(
                 "measurement_type_concept_id": EHR_TYPE_CONCEPT,
                 "value_as_number": obs.value,
                 "unit_concept_id": UNIT_CONCEPTS.get(obs.unit, NO_MATCHING_CONCEPT),
-                "visit_occurrence_id": visits.get(_day(obs.observed_at)),
+                "visit_occurrence_id": visits.get(obs.context_id or "")
+                or visits.get(_day(obs.observed_at)),
                 "measurement_source_value": _clip(source),
                 "measurement_source_concept_id": NO_MATCHING_CONCEPT,
                 "unit_source_value": _clip(obs.unit),

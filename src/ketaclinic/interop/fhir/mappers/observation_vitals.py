@@ -63,6 +63,9 @@ def _base(data: PatientData, row: ObservationRow, profile: str | None) -> dict[s
         "effectiveDateTime": instant(row.observed_at),
         "issued": instant(row.recorded_at),
     }
+    if row.context_id is not None and any(s.id == row.context_id for s in data.sessions):
+        # A reading taken during a supervised session belongs to that session's Encounter.
+        resource["encounter"] = {"reference": f"Encounter/{row.context_id}"}
     found_meta = meta(data, profile)
     if found_meta:
         resource["meta"] = found_meta
@@ -110,6 +113,8 @@ def vital_observations(data: PatientData) -> list[Resource]:
         resource = _base(data, row, VITAL_SIGNS_PROFILE if is_vital else None)
         if is_vital:
             resource["category"] = [_category("vital-signs")]
+        elif row.unit == "{score}":
+            resource["category"] = [_category("survey")]  # bedside scales: MOAA/S, CADSS, ...
         resource["code"] = _code(row)
         resource["valueQuantity"] = _quantity(row)
         found.append(Observation.model_validate(resource))
