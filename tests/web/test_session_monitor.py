@@ -21,9 +21,11 @@ from session_pages import (
 from web_support import Clock
 
 from ketaclinic.clinical.policy import ProtocolKind, default_policy
-from ketaclinic.services import sessions
+from ketaclinic.clinical import rems as rems_core
+from ketaclinic.services import rems, sessions
 from ketaclinic.services.context import RequestContext
 from ketaclinic.storage.database import SessionFactory
+from ketaclinic.web.routes.session_rems import field_kind
 
 IV = ProtocolKind.IV_RACEMIC
 ESK = ProtocolKind.INTRANASAL_ESKETAMINE
@@ -177,3 +179,54 @@ def test_patients_and_researchers_cannot_open_a_session(
     for role in ("patient", "researcher", "administrator"):
         assert signed_in[role].get(f"/sessions/{sid}").status_code == 403
     assert signed_in["nurse"].get("/sessions/no-such-session").status_code == 404
+
+
+def _esketamine_discharged(nurse: TestClient, factory: SessionFactory, clock: Clock) -> str:
+    sid = schedule(factory, clock, make_patient(factory, clock), ESK)
+    step(nurse, sid, "check-in")
+    step(nurse, sid, "readings", BASELINE)
+    step(nurse, sid, "predose", PREDOSE | {"planned_dose_mg": "56", "max_dose_mg": "84",
+                                           "action": "pass"})  # fmt: skip
+    step(nurse, sid, "dosing/start", {"iv": "no", "product": "SPRAVATO",
+         "formulation": "nasal spray", "lot_number": "LOT-ESK-2", "dose_mg": "56"})  # fmt: skip
+    step(nurse, sid, "dosing/event", {"kind": "device", "device_mg": "28"})
+    step(nurse, sid, "dosing/event", {"kind": "device", "device_mg": "28"})
+    step(nurse, sid, "dosing/end")
+    wait(clock, default_policy(ESK).number("min_observation_minutes"), nurse)
+    step(nurse, sid, "readings", RECOVERED)
+    step(nurse, sid, "discharge", {"action": "mark_ready", "escort_present": "yes"})
+    step(nurse, sid, "discharge", {"action": "discharge", "escort_present": "yes"})
+    return sid
+
+
+def test_the_rems_form_is_completed_finalised_downloaded_and_submitted(
+    signed_in: dict[str, TestClient], session_factory: SessionFactory, clock: Clock
+) -> None:
+    nurse = signed_in["nurse"]
+    sid = _esketamine_discharged(nurse, session_factory, clock)
+    url = f"/sessions/{sid}/rems"
+    with session_factory() as db:
+        missing = rems_core.missing_fields(rems.get_form(db, RequestContext(STAFF, clock.now), sid))
+    assert missing, "a demo record without setting details leaves fields to complete"
+    page = nurse.get(url).text
+    assert f"Complete the missing fields ({len(missing)})" in page
+    refused = post(nurse, url, url, {"action": "finalise"})
+    assert refused.status_code == 422
+    assert "cannot be finalised" in refused.text
+    answers: dict[str, str] = {}
+    for name in missing:
+        kind = field_kind(name)
+        answers[name] = {"bool": "no", "number": "1", "date": "2026-03-02"}.get(kind, "Clinic A")
+    done = post(nurse, url, url, answers | {"action": "finalise"})
+    assert done.status_code == 303, done.text[:500]
+    assert "Finalised by Demo Nurse" in nurse.get(url).text
+    pdf = nurse.get(f"{url}.pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    no_reference = post(nurse, url, url, {"action": "submitted"})
+    assert "confirmation reference" in field_error(no_reference.text, "submission_reference")
+    assert (
+        post(nurse, url, url, {"action": "submitted", "submission_reference": "R-1"}).status_code
+        == 303
+    )
+    assert "Submitted, reference R-1" in nurse.get(url).text
