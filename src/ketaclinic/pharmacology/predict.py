@@ -117,6 +117,15 @@ def predict_concentration(
     notes = [*built.notes, f"Sampling site: {spec.sampling.site}. {spec.sampling.note}"]
     if not spec.variable_parameters:
         notes.append(f"The {spec.id} model has no published inter-individual variability.")
+    if covariates.sex is not None:
+        notes.append(
+            "Sex is recorded but changes no prediction: none of these models retained a sex effect "
+            "(Sigtermans 2009 reported 20% higher S-ketamine clearance in women; not implemented)."
+        )
+    notes.append(
+        "NMDA occupancy is an index from rat-cortex affinities (Ebert 1997, unverified) applied to "
+        "the total effect-site concentration; it is not a measured human occupancy."
+    )
     return Prediction(
         model_id=spec.id,
         analyte=spec.analyte,
