@@ -3,7 +3,6 @@ trajectory plot) and the session record PDF, for staff with permission only, eac
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from fastapi.testclient import TestClient

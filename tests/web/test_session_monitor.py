@@ -20,8 +20,8 @@ from session_pages import (
 )
 from web_support import Clock
 
-from ketaclinic.clinical.policy import ProtocolKind, default_policy
 from ketaclinic.clinical import rems as rems_core
+from ketaclinic.clinical.policy import ProtocolKind, default_policy
 from ketaclinic.services import rems, sessions
 from ketaclinic.services.context import RequestContext
 from ketaclinic.storage.database import SessionFactory
