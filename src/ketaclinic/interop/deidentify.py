@@ -318,7 +318,43 @@ def _session_copies(
         )
         for r in data.flags
     ]
+    plans = [
+        _copy(
+            r,
+            id=sid(r.id),
+            patient_id=pid,
+            screening_id=sid(r.screening_id),
+            previous_version_id=sid(r.previous_version_id),
+            prescriber_user_id=None,
+            prescriber_name="",
+            amendment_reason=None,
+            start_date=r.start_date + shift,
+            signed_by_user_id=None,
+            signed_by_name=None,
+            signed_at=moved(r.signed_at),
+            stopped_reason=None,
+            holidays=[],
+            **stamps(r),
+        )
+        for r in data.plans
+    ]
+    plan_sessions = {
+        key.pseudonym(plan_id): [
+            _copy(
+                r,
+                id=sid(r.id),
+                plan_id=key.pseudonym(plan_id),
+                scheduled_on=r.scheduled_on + shift,
+                review_action=None,
+                updated_at=moved(r.updated_at),
+            )
+            for r in rows
+        ]
+        for plan_id, rows in data.plan_sessions.items()
+    }
     return {
+        "plans": plans,
+        "plan_sessions": plan_sessions,
         "sessions": sessions,
         "dosing": dosing,
         "steps": steps,

@@ -31,6 +31,7 @@ from ketaclinic.storage.tables.patients import (
     PatientContactRow,
     PatientRow,
 )
+from ketaclinic.storage.tables.planning import PlanSessionRow, TreatmentPlanRow
 from ketaclinic.storage.tables.safety import AdverseEventRow, SafetyFlagRow
 from ketaclinic.storage.tables.sessions import (
     SessionDosingRow,
@@ -55,6 +56,9 @@ class PatientData:
     # response id -> item id -> value, in the instrument's item order.
     answers: dict[str, dict[str, float]] = field(default_factory=dict)
     consents: list[ConsentRow] = field(default_factory=list)
+    plans: list[TreatmentPlanRow] = field(default_factory=list)
+    # plan id -> its calendar.
+    plan_sessions: dict[str, list[PlanSessionRow]] = field(default_factory=dict)
     sessions: list[SupervisedSessionRow] = field(default_factory=list)
     # session id -> its medication administration record / its lifecycle steps in order.
     dosing: dict[str, SessionDosingRow] = field(default_factory=dict)
@@ -103,6 +107,7 @@ def load_patient_data(db: Session, patient_id: str) -> PatientData:
         answers=answers,
         consents=_rows(db, ConsentRow, patient_id),
         **session_rows,
+        **_plan_rows(db, patient_id),
         adverse_events=_rows(db, AdverseEventRow, patient_id),
         flags=_rows(db, SafetyFlagRow, patient_id),
         audit_events=list(
@@ -113,6 +118,19 @@ def load_patient_data(db: Session, patient_id: str) -> PatientData:
             )
         ),
     )
+
+
+def _plan_rows(db: Session, patient_id: str) -> dict[str, Any]:
+    plans = _rows(db, TreatmentPlanRow, patient_id)
+    calendar: dict[str, list[PlanSessionRow]] = {plan.id: [] for plan in plans}
+    if plans:
+        for row in db.scalars(
+            select(PlanSessionRow)
+            .where(PlanSessionRow.plan_id.in_(list(calendar)))
+            .order_by(PlanSessionRow.plan_id, PlanSessionRow.sequence)
+        ):
+            calendar[row.plan_id].append(row)
+    return {"plans": plans, "plan_sessions": calendar}
 
 
 def _session_rows(db: Session, patient_id: str) -> dict[str, Any]:

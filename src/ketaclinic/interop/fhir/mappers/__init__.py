@@ -12,6 +12,7 @@ from ketaclinic.interop.fhir.mappers import (  # noqa: F401  (imported to regist
     adverse_event,
     allergy_intolerance,
     audit_event,
+    care_plan,
     condition,
     consent,
     encounter,
