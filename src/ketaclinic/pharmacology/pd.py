@@ -47,17 +47,17 @@ def _time_where(
 ) -> tuple[float, float | None]:
     """Minutes above threshold (linear interpolation) and the last downward crossing."""
     above = values > threshold
-    total = 0.0
-    last_down: float | None = None
-    for i in range(times.size - 1):
-        t0, t1, v0, v1 = times[i], times[i + 1], values[i], values[i + 1]
-        if above[i] and above[i + 1]:
-            total += t1 - t0
-        elif above[i] != above[i + 1]:
-            crossing = t0 + (threshold - v0) / (v1 - v0) * (t1 - t0)
-            total += (t1 - crossing) if above[i + 1] else (crossing - t0)
-            if above[i]:
-                last_down = float(crossing)
+    t0, t1, v0, v1 = times[:-1], times[1:], values[:-1], values[1:]
+    both = above[:-1] & above[1:]
+    crossing_mask = above[:-1] != above[1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crossing = t0 + (threshold - v0) / (v1 - v0) * (t1 - t0)
+    rising = crossing_mask & above[1:]
+    falling = crossing_mask & above[:-1]
+    total = float(
+        np.sum((t1 - t0)[both]) + np.sum((t1 - crossing)[rising]) + np.sum((crossing - t0)[falling])
+    )
+    last_down = float(crossing[falling][-1]) if falling.any() else None
     return total, last_down
 
 
