@@ -197,3 +197,26 @@ def test_weight_outside_population_is_a_warning_not_an_error() -> None:
     )
     assert result.exit_code == 0
     assert "outside the herd model's population" in result.stderr
+
+
+def test_effect_site_half_time_is_configurable() -> None:
+    base = [
+        "pk",
+        "simulate",
+        "--model",
+        "kamp",
+        "--weight",
+        "70",
+        "--route",
+        "iv",
+        "--dose",
+        "20mg",
+    ]
+    base += ["--times", "0,5,10", "--json"]
+    slow = json.loads(runner.invoke(app, [*base, "--effect-half-time", "30"]).stdout)
+    fast = json.loads(runner.invoke(app, [*base, "--effect-half-time", "1"]).stdout)
+    assert fast["effect_site_ng_ml"][1] > slow["effect_site_ng_ml"][1]
+    assert fast["concentration_ng_ml"] == slow["concentration_ng_ml"]
+    refused = runner.invoke(app, [*base, "--effect-half-time", "-2"])
+    assert refused.exit_code == 2
+    assert "effect-site half-time" in refused.stderr

@@ -128,9 +128,7 @@ def models_command(json_output: Annotated[bool, typer.Option("--json")] = False)
     for row in rows:
         typer.echo(f"{row['id']}: {row['name']}")
         typer.echo(f"  population: {row['population']}")
-        typer.echo(
-            f"  structure:  {row['structure']}; concentrations: {row['sampling_site']} plasma"
-        )
+        typer.echo(f"  structure:  {row['structure']}; sampling site: {row['sampling_site']}")
         typer.echo(f"  routes:     {', '.join(row['routes'])}")
         typer.echo(f"  source:     {row['source']}")
 
@@ -159,6 +157,10 @@ def simulate_command(
     formulation: Annotated[str | None, typer.Option("--formulation")] = None,
     asian: Annotated[bool, typer.Option("--asian")] = False,
     japanese: Annotated[bool, typer.Option("--japanese")] = False,
+    effect_half_time: Annotated[
+        float | None,
+        typer.Option("--effect-half-time", help="Effect-site t1/2 ke0 in min (default 6.1)."),
+    ] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Where to write the PNG.")] = None,
     json_output: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -175,7 +177,12 @@ def simulate_command(
         covariates = Covariates(weight_kg, age, _sex(sex), asian or japanese, japanese)
         regimen = _regimen(route, dose, weight_kg, duration, steps, stop, formulation)
         prediction = predict_concentration(
-            model, covariates, regimen, _times(times), discharge_min=discharge
+            model,
+            covariates,
+            regimen,
+            _times(times),
+            discharge_min=discharge,
+            effect_half_time_min=effect_half_time,
         )
     except KetaclinicError as error:
         fail(error)

@@ -103,6 +103,8 @@ def simulate_population(
     spec = load_model_spec(request.model_id)
     check_regimen(spec, request.regimen, request.covariates.weight_kg)
     worker_count = workers if workers is not None else (os.cpu_count() or 1)
+    # A pool costs about a second to start; one task's worth of subjects runs in-process.
+    worker_count = min(worker_count, request.n_tasks)
     if not progress:
         return summarise(request, run_tasks(request, worker_count), percentiles)
     from rich.progress import (
