@@ -92,7 +92,11 @@ def _op_words(op: str) -> str:
 @router.get("", response_class=HTMLResponse, dependencies=[OwnRead])
 def portal_home(request: Request, db: DbSession, actor: CurrentActor, now: Now) -> Response:
     patient_id = _patient_id(actor)
-    data = progress.progress(db, RequestContext(actor, now), patient_id, purpose="portal")
+    try:
+        data = progress.progress(db, RequestContext(actor, now), patient_id, purpose="portal")
+    except NotFound:
+        # An account whose record is not (yet) in this clinic's database: say so kindly.
+        return render(request, "portal_home.html", {"data": None, "due": [], "plain": {}})
     due = progress.due_questionnaires(db, patient_id, now)
     context = {
         "data": data, "due": due, "saved": request.query_params.get("saved"), "now": now,
