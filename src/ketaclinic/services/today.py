@@ -67,10 +67,10 @@ class TodayBoard:
 
 def place_of(entry: TodayEntry) -> str:
     """Chair first (where the nurse walks to), else room, else unassigned."""
-    if entry.chair:
-        return f"Chair {entry.chair}"
-    if entry.room:
-        return f"Room {entry.room}"
+    for value, word in ((entry.chair, "Chair"), (entry.room, "Room")):
+        if value:
+            # "3" reads as "Chair 3"; a name that already says what it is ("Chair 3") stays.
+            return value if value.lower().startswith(word.lower()) else f"{word} {value}"
     return UNASSIGNED
 
 

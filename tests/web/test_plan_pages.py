@@ -1,0 +1,104 @@
+"""Plan pages through the app: a prescriber plans from a screening, reviews dose, schedule and
+curve, and signs; a nurse reads but cannot sign. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from clinic_pages_support import DOCTOR, audit_actions, build, post_form
+from fastapi.testclient import TestClient
+from web_support import Clock
+
+from ketaclinic.storage.database import SessionFactory
+from services.screened_patients import make_known_patient
+
+ALL_CLEAR = {"urinary_symptoms": "no", "sleep_apnoea_risk": "low", "hepatic_impairment": "none"}
+
+
+@pytest.fixture
+def known_patient(session_factory: SessionFactory, clock: Clock) -> str:
+    """A 44-year-old man, 80 kg, MDD with TRD (3 failed trials), everything else ruled out."""
+    return str(build(session_factory, DOCTOR, clock.now - timedelta(days=1),
+                     lambda db, ctx: make_known_patient(db, ctx)))  # fmt: skip
+
+
+def _screen(client: TestClient, pid: str, treatment: str) -> None:
+    data = {"treatment": treatment} | ALL_CLEAR
+    assert post_form(client, f"/patients/{pid}/intake/screening", data).status_code == 303
+
+
+def _plan(client: TestClient, pid: str, **fields: str) -> str:
+    response = post_form(client, f"/patients/{pid}/plans", {"start_date": "2026-03-03"} | fields)
+    assert response.status_code == 303, response.text[-2000:]
+    match = re.fullmatch(r"/plans/([0-9a-f-]+)", response.headers["location"])
+    assert match is not None
+    return match.group(1)
+
+
+def test_planning_before_screening_is_refused_with_what_to_do(
+    signed_in: dict[str, TestClient], known_patient: str
+) -> None:
+    response = post_form(signed_in["prescriber"], f"/patients/{known_patient}/plans",
+                         {"protocol_id": "esketamine-trd", "start_date": "2026-03-03"})  # fmt: skip
+    assert response.status_code == 409
+    assert (
+        "has not been screened for esketamine-intranasal: screen before planning" in response.text
+    )
+    assert 'value="esketamine-trd" selected' in response.text
+
+
+def test_an_esketamine_plan_shows_the_label_first_dose_and_is_signed_by_the_prescriber(
+    signed_in: dict[str, TestClient], known_patient: str, session_factory: SessionFactory
+) -> None:
+    prescriber, nurse = signed_in["prescriber"], signed_in["nurse"]
+    _screen(prescriber, known_patient, "esketamine-intranasal")
+    plan_id = _plan(prescriber, known_patient, protocol_id="esketamine-trd")
+
+    page = prescriber.get(f"/plans/{plan_id}").text
+    # Spravato label: induction day 1 is 56 mg for adults under 65, two 28 mg devices.
+    assert "56 mg" in page
+    assert "2 × 28 mg" in page
+    assert "draft" in page
+    assert "Sign the plan" in page
+    assert 'src="data:image/png;base64,' in page
+    assert "perez-ruixo model" in page
+    # Induction: twice weekly for 4 weeks = 8 sessions, numbered from 1.
+    rows = re.findall(r"<tr><td>(\d+)</td><td>\w{3} ([\d-]+)</td><td>(\S+) \((\w+)\)", page)
+    induction = [r for r in rows if r[3] == "induction"]
+    assert [r[0] for r in induction] == [str(n) for n in range(1, 9)]
+
+    nurse_view = nurse.get(f"/plans/{plan_id}")
+    assert nurse_view.status_code == 200
+    assert "Sign the plan" not in nurse_view.text
+    assert post_form(nurse, f"/plans/{plan_id}/sign", {}).status_code == 403
+
+    signed = post_form(prescriber, f"/plans/{plan_id}/sign", {})
+    assert signed.status_code == 303
+    after = prescriber.get(signed.headers["location"]).text
+    assert "Plan signed by Demo Prescriber." in after
+    assert "Sign the plan" not in after
+    again = post_form(prescriber, f"/plans/{plan_id}/sign", {})
+    assert again.status_code == 409
+    assert "not a draft" in again.text
+    assert "plan.sign" in audit_actions(session_factory, known_patient)
+
+
+def test_an_iv_plan_computes_the_weight_based_dose_and_refuses_a_dose_beyond_the_hard_limit(
+    signed_in: dict[str, TestClient], known_patient: str
+) -> None:
+    prescriber = signed_in["prescriber"]
+    _screen(prescriber, known_patient, "racemic-iv-im")
+    plan_id = _plan(prescriber, known_patient, protocol_id="iv-racemic-twice-weekly",
+                    dose_mg_per_kg="0.5")  # fmt: skip
+    page = prescriber.get(f"/plans/{plan_id}").text
+    assert "40 mg (0.5 mg/kg)" in page  # 0.5 mg/kg x 80 kg
+    assert "Pump rate" in page
+
+    too_much = post_form(prescriber, f"/patients/{known_patient}/plans", {
+        "protocol_id": "iv-racemic-twice-weekly", "start_date": "2026-03-03",
+        "dose_mg_per_kg": "5",
+    })  # fmt: skip
+    assert too_much.status_code == 422
+    assert 'value="5"' in too_much.text
