@@ -3,16 +3,15 @@ docs/research-dataset.md, so the cohort report runs on a real clinic's data as o
 
 Only patients whose research consent is in force at the export time are included. Keys are keyed
 pseudonyms (``interop.deidentify``); times are whole days from day 0, never calendar dates; ages
-are capped at 90 ("90 or over"). Until the treatment-plan and session tables exist, day 0 is the
-patient's first questionnaire (the baseline), every patient has one provisional course key, and
-the courses, sessions, vitals and adverse_events tables are written empty with their schema.
+are capped at 90 ("90 or over"). Courses, sessions, session vitals and adverse events come from
+the treatment plans and supervised sessions (``registry_courses``); scores count their days from
+the first course's day 0, or from the first questionnaire for a patient without a course.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from ketaclinic.clinical.record import ConditionCategory, condition_definition
 from ketaclinic.interop.deidentify import Deidentifier, safe_harbor_age
 from ketaclinic.interop.fhir.source import load_patient_data
+from ketaclinic.interop.registry_courses import course_tables
 from ketaclinic.services.consents import research_consented_patient_ids
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.patients import get_patient_summary
@@ -101,10 +101,20 @@ def export_registry(
     for patient_id in consented:
         data = load_patient_data(db, patient_id)
         patient_key = deidentifier.registry_key(patient_id)
-        course_key = deidentifier.pseudonym(f"course:{patient_id}")
+        courses = course_tables(db, data, deidentifier, patient_key)
+        for name in ("courses", "sessions", "vitals", "adverse_events"):
+            for table_row in getattr(courses, name):
+                for column, value in table_row.items():
+                    columns[name][column].append(value)
         responses = sorted(data.responses, key=lambda r: r.administered_at)
-        day_zero: datetime | None = responses[0].administered_at if responses else None
-        age_on = day_zero.date() if day_zero else ctx.now.date()
+        if courses.first_course is not None:
+            course_key, day_zero = courses.first_course
+        else:
+            # No course yet: scores count from the first questionnaire, under a placeholder
+            # course key that matches no course row.
+            course_key = deidentifier.pseudonym(f"course:{patient_id}")
+            day_zero = responses[0].administered_at.date() if responses else ctx.now.date()
+        age_on = day_zero
         summary = get_patient_summary(db, ctx, patient_id)
         row = {
             "patient_key": patient_key,
@@ -117,12 +127,11 @@ def export_registry(
         for name, value in row.items():
             columns["patients"][name].append(value)
         for response in responses:
-            assert day_zero is not None
             score = {
                 "patient_key": patient_key,
                 "course_key": course_key,
                 "instrument": response.instrument_id,
-                "day": (response.administered_at.date() - day_zero.date()).days,
+                "day": (response.administered_at.date() - day_zero).days,
                 "total": response.total,
             }
             for name, value in score.items():
