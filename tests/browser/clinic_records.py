@@ -9,14 +9,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Page
-
 from browser_support import LiveClinic
+from playwright.sync_api import Page
+from sqlalchemy.orm import Session
+
 from ketaclinic.clinical.policy import ProtocolKind
 from ketaclinic.services import consents, patients, sessions
 from ketaclinic.services.context import Actor, RequestContext
 from ketaclinic.storage.database import make_engine, make_session_factory
-from sqlalchemy.orm import Session
 
 SETUP = Actor(user_id=None, role="nurse", display_name="Browser test set-up")
 
