@@ -33,7 +33,7 @@ def phone(browser: Browser, live_clinic: LiveClinic) -> Iterator[Page]:
 @pytest.fixture(scope="module")
 def portal_patient(
     live_clinic: LiveClinic, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+) -> str:
     """The browser patient account's record, with a PHQ-9 of 18 four weeks ago."""
     with clinic_database(tmp_path_factory) as db:
         add_patient(db, live_clinic, "Pat", "Rivers", patient_id=PATIENT_ID)
@@ -42,7 +42,7 @@ def portal_patient(
             db, ctx, PATIENT_ID, "phq9", {f"q{i}": 2 for i in range(1, 10)},
             administered_at=ctx.now - timedelta(weeks=4),
         )  # fmt: skip
-    yield PATIENT_ID
+    return PATIENT_ID
 
 
 def _answer(page: Page, answers: list[int]) -> None:
