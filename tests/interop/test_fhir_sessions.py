@@ -13,6 +13,7 @@ from interop_fhir_support import assert_references_resolve, read_export
 from sqlalchemy.orm import Session
 
 from ketaclinic.interop.deidentify import Deidentifier
+from ketaclinic.interop.fhir import server
 from ketaclinic.interop.fhir.export import export_ndjson
 from ketaclinic.interop.omop import export_omop
 from ketaclinic.services import consents, safety
@@ -141,3 +142,13 @@ def test_omop_has_the_session_visit_and_the_ketamine_exposure(db: Session, tmp_p
         m for m in systolic if m["visit_occurrence_id"] == session_visit["visit_occurrence_id"]
     ]
     assert len(in_visit) == 4
+
+
+def test_sessions_are_searchable_by_date(db: Session) -> None:
+    patient_id, session_id = _session_with_serious_event(db)
+    view = server.FhirView(None, None, identified=True)
+    on_the_day = server.search(db, view, "Encounter", patient=patient_id, dates=["eq2026-03-02"])
+    assert [e["id"] for e in on_the_day] == [session_id]
+    assert server.search(db, view, "MedicationAdministration", dates=["gt2026-03-02"]) == []
+    events = server.search(db, view, "AdverseEvent", dates=["ge2026-03-02", "le2026-03-02"])
+    assert len(events) == 1

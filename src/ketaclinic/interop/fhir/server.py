@@ -27,7 +27,15 @@ from ketaclinic.services.context import RequestContext
 SEARCHABLE = (*sorted(MAPPERS), "Questionnaire", "CodeSystem")
 SEARCH_PARAMETERS = {"patient": "reference", "code": "token", "date": "date"}
 # Where each resource type keeps its clinically relevant date.
-_DATE_FIELDS = ("effectiveDateTime", "authored", "onsetDateTime", "dateTime", "recordedDate")
+_DATE_FIELDS = (
+    "effectiveDateTime",
+    "authored",
+    "onsetDateTime",
+    "dateTime",
+    "date",
+    "recordedDate",
+)
+_PERIOD_FIELDS = ("period", "effectivePeriod")
 _PATIENT_FIELDS = ("subject", "patient")
 _DATE_PREFIXES = ("eq", "ne", "ge", "le", "gt", "lt")
 MAX_PAGE_SIZE = 100
@@ -120,6 +128,9 @@ def _parse_date(raw: str) -> tuple[str, str]:
 
 def _matches_date(resource: dict[str, Any], prefix: str, value: str) -> bool:
     found = next((resource[f] for f in _DATE_FIELDS if f in resource), None)
+    if found is None:
+        # Encounter, CarePlan, Flag, MedicationAdministration: the start of their period.
+        found = next((resource[f].get("start") for f in _PERIOD_FIELDS if f in resource), None)
     if not isinstance(found, str):
         return False
     # ISO strings of one zone (UTC here) order like the instants; comparing at the precision
