@@ -48,6 +48,7 @@ ALLERGY_SEVERITIES = [
 ]
 SAVED = {
     "diagnosis": "Diagnosis added.",
+    "ruled-out": "Recorded as asked and not present.",
     "medication": "Medicine added.",
     "trial": "Antidepressant trial added.",
     "allergy": "Allergy added.",
@@ -88,6 +89,11 @@ def _intake_page(
         "saved": SAVED.get(saved or ""),
         "conditions": conditions,
         "condition_names": dict(conditions),
+        "not_yet_asked": [
+            (value, name)
+            for value, name in conditions
+            if value not in {d.condition.value for d in summary.diagnoses}
+        ],
         "statuses": [(s.value, s.value.replace("-", " ")) for s in ConditionStatus],
         "trial_outcomes": TRIAL_OUTCOMES,
         "allergy_severities": ALLERGY_SEVERITIES,
@@ -174,6 +180,31 @@ def add_diagnosis(
     except InvalidInput as exc:
         return _refused(request, db, actor, now, patient_id, "diagnosis", values, exc, "condition")
     return _saved(patient_id, "diagnosis")
+
+
+@router.post("/diagnoses/ruled-out", response_class=HTMLResponse, dependencies=[IntakeChange])
+def rule_out_conditions(
+    request: Request,
+    patient_id: str,
+    db: DbSession,
+    actor: CurrentActor,
+    now: Now,
+    ruled_out: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI form default
+) -> Response:
+    """Record in one go the conditions asked about and found absent (screening needs to know
+    "no", not only "not recorded")."""
+    ensure_patient_access(actor, patient_id)
+    try:
+        if not ruled_out:
+            raise InvalidInput("Tick the conditions the patient does not have.", field="ruled_out")
+        ctx = context(actor, now)
+        for condition in ruled_out:
+            patients.add_diagnosis(
+                db, ctx, patient_id, {"condition": condition, "status": "ruled-out"}
+            )
+    except InvalidInput as exc:
+        return _refused(request, db, actor, now, patient_id, "diagnosis", {}, exc, "ruled_out")
+    return _saved(patient_id, "ruled-out")
 
 
 @router.post("/medications", response_class=HTMLResponse, dependencies=[IntakeChange])

@@ -55,15 +55,14 @@ def next_weekday(day: date) -> date:
 
 
 def _protocol_options() -> list[tuple[str, str]]:
-    return [
-        (
-            p.id,
-            p.name
-            + (" (experimental)" if p.experimental else "")
-            + (" (off-label)" if p.off_label else ""),
-        )
-        for p in all_protocols()
-    ]
+    options = []
+    for p in all_protocols():
+        label = p.name
+        for flag, word in ((p.experimental, "experimental"), (p.off_label, "off-label")):
+            if flag and word not in label:
+                label += f" ({word})"
+        options.append((p.id, label))
+    return options
 
 
 def _maintenance_options() -> list[tuple[str, str]]:
