@@ -3,6 +3,7 @@ flowsheet, audit of the read, and who may not open it. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -50,12 +51,25 @@ def test_the_chart_draws_the_phq9_course_against_its_response_and_remission_line
     assert "Remission: total &lt; 5" in page
     assert "3 scores from" in page
     assert "latest 4, baseline 20, response reached, in remission." in page
-    assert page.count('src="data:image/png;base64,') == 2  # scores and vitals trends
+    images = re.findall(r'<img class="plot" src="([^"]+)"', page)
+    assert images == [
+        f"/patients/{charted_patient}/chart/scores/phq9.png",
+        f"/patients/{charted_patient}/chart/vitals.png",
+    ]
     assert "<td>142</td><td>88</td><td>77</td>" in page
     assert "Failed adequate antidepressant trials (TRD count)</dt><dd>2 of 2 recorded" in page
     assert "No plan yet." in page
     actions = audit_actions(session_factory, charted_patient)
     assert actions[-2:] == ["patient.read", "chart.read"]
+    for image in images:
+        plot = signed_in["nurse"].get(image)
+        assert plot.status_code == 200
+        assert plot.headers["content-type"] == "image/png"
+        assert plot.content.startswith(b"\x89PNG")
+        assert signed_in["researcher"].get(image).status_code == 403
+    assert audit_actions(session_factory, charted_patient)[-2:] == ["chart.plot.read"] * 2
+    missing = signed_in["nurse"].get(f"/patients/{charted_patient}/chart/scores/madrs.png")
+    assert missing.status_code == 404
 
 
 @pytest.mark.parametrize("role", ["researcher", "patient", "administrator"])

@@ -62,7 +62,10 @@ def test_an_esketamine_plan_shows_the_label_first_dose_and_is_signed_by_the_pres
     assert "2 × 28 mg" in page
     assert "draft" in page
     assert "Sign the plan" in page
-    assert 'src="data:image/png;base64,' in page
+    assert f'src="/plans/{plan_id}/curve.png"' in page
+    curve = prescriber.get(f"/plans/{plan_id}/curve.png")
+    assert curve.status_code == 200
+    assert curve.content.startswith(b"\x89PNG")
     assert "perez-ruixo model" in page
     # Induction: twice weekly for 4 weeks = 8 sessions, numbered from 1.
     rows = re.findall(r"<tr><td>(\d+)</td><td>\w{3} ([\d-]+)</td><td>(\S+) \((\w+)\)", page)

@@ -253,3 +253,40 @@ def patient_chart(db: Session, ctx: RequestContext, patient_id: str) -> ChartVie
             now=ctx.now,
         )
         return view
+
+
+@dataclass(frozen=True)
+class ScoreCourse:
+    instrument_id: str
+    points: list[TrajectoryPoint]
+    outcome: CourseOutcome | None
+    course_start: date | None
+
+
+def score_course(
+    db: Session, ctx: RequestContext, patient_id: str, instrument_id: str
+) -> ScoreCourse:
+    """One instrument's scores with the course outcome, for its plot (an audited read)."""
+    with atomic(db):
+        get_patient_row(db, patient_id)
+        plan = current_plan(_plans(db, patient_id))
+        start = plan.start_date if plan is not None else None
+        points = score_trajectories(db, patient_id).get(instrument_id, [])
+        outcome = course_outcomes({instrument_id: points}, start).get(instrument_id)
+        record_event(
+            db, ctx.actor, "chart.plot.read", "patient", patient_id, patient_id=patient_id,
+            detail={"plot": f"scores:{instrument_id}"}, now=ctx.now,
+        )  # fmt: skip
+        return ScoreCourse(instrument_id, points, outcome, start)
+
+
+def vitals_for_plot(db: Session, ctx: RequestContext, patient_id: str) -> list[VitalsRow]:
+    """Every vital-signs reading of the patient, for the trend plot (an audited read)."""
+    with atomic(db):
+        get_patient_row(db, patient_id)
+        rows = vitals_rows(db, patient_id)
+        record_event(
+            db, ctx.actor, "chart.plot.read", "patient", patient_id, patient_id=patient_id,
+            detail={"plot": "vitals"}, now=ctx.now,
+        )  # fmt: skip
+        return rows

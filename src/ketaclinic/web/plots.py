@@ -1,14 +1,15 @@
-"""Plots for the clinician pages, drawn server-side with matplotlib (Agg) as PNG data URIs.
+"""Plots for the clinician pages, drawn server-side with matplotlib (Agg) as PNG.
 
-PNG rather than inline SVG because matplotlib's SVG carries inline styles that the pages'
-Content-Security-Policy (``style-src 'self'``) would block; ``img-src`` allows ``data:``. Every
+Served by their own routes (``<img src>``), so a page's HTML renders without waiting for the
+drawing and the browser fetches the images in parallel. PNG rather than inline SVG because
+matplotlib's SVG carries inline styles that the Content-Security-Policy (``style-src 'self'``)
+would block. Every
 plot has a text alternative built by the caller (and the numbers are in a table beside it), and
 lines differ by dash pattern and label as well as colour, so colour is never the only signal.
 """
 
 from __future__ import annotations
 
-import base64
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -56,11 +57,11 @@ def _as_days(moments: list[datetime]) -> list[float]:
     return [float(v) for v in converted]
 
 
-def _png_data_uri(figure: Figure) -> str:
+def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
     plt.close(figure)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def score_trajectory_png(
     lines: ScoreLines,
     *,
     course_start: date | None = None,
-) -> str:
+) -> bytes:
     """The instrument's totals over time with the baseline, response and remission lines."""
     figure, axes = plt.subplots(figsize=(7.0, 3.2))
     moments = _as_days([p.administered_at for p in points])
@@ -128,7 +129,7 @@ def score_trajectory_png(
     figure.autofmt_xdate()
     axes.legend(loc="upper right", fontsize="small")
     axes.grid(alpha=0.3)
-    return _png_data_uri(figure)
+    return _png(figure)
 
 
 # (kind, label, line style) for the vitals trend: blood pressure and heart rate share an axis
@@ -143,14 +144,26 @@ _TREND_PANELS = (
 )
 
 
-def vitals_trend_png(rows: list[VitalsRow]) -> str | None:
-    """Blood pressure, heart rate and SpO2 over time; None when nothing was recorded."""
-    if not rows:
+def vitals_trend_png(rows: list[VitalsRow]) -> bytes | None:
+    """Blood pressure, heart rate and SpO2 over time; None when nothing was recorded.
+
+    A panel is drawn only for measures that have readings; a single moment gets a one-day
+    window so the axis shows that day rather than an arbitrary span of years.
+    """
+    used = [
+        series
+        for series in _TREND_PANELS
+        if any(kind in r.values for r in rows for kind, _, _ in series)
+    ]
+    if not used:
         return None
-    figure, panels = plt.subplots(
-        2, 1, figsize=(7.0, 4.2), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
-    )
-    for axes, series in zip(panels, _TREND_PANELS, strict=True):
+    ratios = [3, 1][: len(used)] if len(used) == 2 else [1]
+    figure, grid = plt.subplots(
+        len(used), 1, figsize=(7.0, 1.4 + 1.4 * sum(ratios)), sharex=True, squeeze=False,
+        gridspec_kw={"height_ratios": ratios},
+    )  # fmt: skip
+    panels = [row[0] for row in grid]
+    for axes, series in zip(panels, used, strict=True):
         for kind, label, style in series:
             found = [(r.observed_at, r.values[kind]) for r in rows if kind in r.values]
             if found:
@@ -158,24 +171,26 @@ def vitals_trend_png(rows: list[VitalsRow]) -> str | None:
                     _as_days([m for m, _ in found]),
                     [v for _, v in found],
                     linestyle=style,
-                    marker=".",
+                    marker="o",
                     label=label,
                 )
         axes.grid(alpha=0.3)
-        if axes.lines:
-            axes.legend(loc="upper right", fontsize="small")
+        axes.legend(loc="upper right", fontsize="small")
+    moments = _as_days([r.observed_at for r in rows])
+    if max(moments) - min(moments) < 1:
+        panels[-1].set_xlim(min(moments) - 0.5, max(moments) + 0.5)
     panels[0].set_title("Vital signs")
-    panels[1].xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))  # type: ignore[no-untyped-call]
+    panels[-1].xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d %H:%M"))  # type: ignore[no-untyped-call]
     figure.autofmt_xdate()
-    return _png_data_uri(figure)
+    return _png(figure)
 
 
 @dataclass(frozen=True)
 class PlanCurve:
     model_id: str
     model_source: str
+    title: str
     prediction: Prediction
-    image: str
 
 
 def plan_regimen(plan: PlanRecord) -> Regimen:
@@ -199,8 +214,12 @@ def plan_curve(plan: PlanRecord, identity: Identity | None, age_years: int | Non
         sex=identity.sex if identity is not None else None,
     )
     prediction = predict_concentration(model_id, covariates, plan_regimen(plan))
-    image = plot_concentration(prediction, image_format="png", title=f"{protocol.name}")
-    assert isinstance(image, bytes)
     source = next(m.spec.source.citation for m in list_models() if m.spec.id == model_id)
-    uri = "data:image/png;base64," + base64.b64encode(image).decode("ascii")
-    return PlanCurve(model_id, source, prediction, uri)
+    return PlanCurve(model_id, source, protocol.name, prediction)
+
+
+def plan_curve_png(curve: PlanCurve) -> bytes:
+    """The curve drawn by the pharmacology engine, with its concentration bands shaded."""
+    image = plot_concentration(curve.prediction, image_format="png", title=curve.title)
+    assert isinstance(image, bytes)
+    return image

@@ -6,7 +6,6 @@ identified chart, and the refusal is audited by the app's error handler).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -14,8 +13,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ketaclinic.clinical.record import condition_definition
-from ketaclinic.errors import KetaclinicError
-from ketaclinic.services.chart import FLOWSHEET_KINDS, FLOWSHEET_ROWS, ChartView, patient_chart
+from ketaclinic.errors import KetaclinicError, NotFound
+from ketaclinic.services.chart import (
+    FLOWSHEET_KINDS,
+    FLOWSHEET_ROWS,
+    ChartView,
+    patient_chart,
+    score_course,
+    vitals_for_plot,
+)
 from ketaclinic.storage.tables.access import User
 from ketaclinic.web import plots
 from ketaclinic.web.deps import CurrentActor, DbSession, Now, ensure_patient_access, require
@@ -23,7 +29,6 @@ from ketaclinic.web.routes._clinic_forms import context
 from ketaclinic.web.templating import render
 
 router = APIRouter(tags=["chart"])
-log = logging.getLogger(__name__)
 ChartReader = Annotated[User, Depends(require("patient_record:read"))]
 
 VITAL_LABELS = {
@@ -51,9 +56,7 @@ def _score_panels(view: ChartView) -> list[ScorePanel]:
             continue
         outcome = view.outcomes.get(instrument)
         lines = plots.score_lines(instrument, outcome)
-        image = plots.score_trajectory_png(
-            instrument, points, lines, course_start=view.course_start
-        )
+        image = f"/patients/{view.summary.patient_id}/chart/scores/{instrument}.png"
         latest = points[-1]
         words = [
             f"{len(points)} scores from {points[0].administered_at.date()} to "
@@ -105,10 +108,48 @@ def chart_page(
             "summary": view.summary,
             "indications": _indications(view),
             "score_panels": _score_panels(view),
-            "vitals_image": plots.vitals_trend_png(view.vitals),
+            "vitals_image": f"/patients/{patient_id}/chart/vitals.png" if view.vitals else None,
             "flowsheet": list(reversed(view.vitals[-FLOWSHEET_ROWS:])),
             "vital_kinds": [(k.value, VITAL_LABELS[k.value]) for k in FLOWSHEET_KINDS],
             "curve": curve,
             "curve_error": curve_error,
         },
     )
+
+
+def _png(image: bytes) -> Response:
+    return Response(image, media_type="image/png")
+
+
+@router.get("/patients/{patient_id}/chart/scores/{instrument_id}.png")
+def score_plot(
+    patient_id: str,
+    instrument_id: str,
+    user: ChartReader,
+    db: DbSession,
+    actor: CurrentActor,
+    now: Now,
+) -> Response:
+    """One instrument's trajectory with its baseline, response and remission lines."""
+    ensure_patient_access(actor, patient_id)
+    course = score_course(db, context(actor, now), patient_id, instrument_id)
+    if not course.points:
+        raise NotFound(f"No {instrument_id} scores for this patient.", field="instrument_id")
+    lines = plots.score_lines(instrument_id, course.outcome)
+    return _png(
+        plots.score_trajectory_png(
+            instrument_id, course.points, lines, course_start=course.course_start
+        )
+    )
+
+
+@router.get("/patients/{patient_id}/chart/vitals.png")
+def vitals_plot(
+    patient_id: str, user: ChartReader, db: DbSession, actor: CurrentActor, now: Now
+) -> Response:
+    """Blood pressure, heart rate and SpO2 over time."""
+    ensure_patient_access(actor, patient_id)
+    image = plots.vitals_trend_png(vitals_for_plot(db, context(actor, now), patient_id))
+    if image is None:
+        raise NotFound("No vital signs are recorded for this patient.", field="patient_id")
+    return _png(image)

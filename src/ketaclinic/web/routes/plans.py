@@ -280,3 +280,14 @@ def sign_plan(
         db.rollback()
         return _plan_page(request, db, actor, now, plan_id, problem=exc.message, status_code=409)
     return RedirectResponse(f"/plans/{plan_id}?signed=1", status_code=303)
+
+
+@router.get("/plans/{plan_id}/curve.png", dependencies=[PlanRead])
+def plan_curve_image(plan_id: str, db: DbSession, actor: CurrentActor, now: Now) -> Response:
+    """The plan's predicted concentration curve with the bands shaded."""
+    ctx = context(actor, now)
+    plan = planning.get_plan(db, ctx, plan_id)
+    ensure_patient_access(actor, plan.patient_id)
+    summary = patients.get_patient_summary(db, ctx, plan.patient_id)
+    curve = plots.plan_curve(plan, summary.identity, summary.age_years)
+    return Response(plots.plan_curve_png(curve), media_type="image/png")
