@@ -31,13 +31,13 @@ OwnChange = Depends(require("own_record:change"))
 add_nav_item(NavItem("My care", "/portal", "own_record:read", "Questionnaires, progress, visits."))
 
 
-def _patient_id(actor: Actor) -> str:
+def patient_id_of(actor: Actor) -> str:
     if not actor.patient_id:
         raise PermissionDenied("This account is not linked to a patient record.")
     return actor.patient_id
 
 
-def _portal_instrument(instrument_id: str) -> Instrument:
+def portal_instrument(instrument_id: str) -> Instrument:
     """Only the self-report forms the portal offers (never a clinician-rated scale)."""
     offered = {q.id for q in progress.portal_data().questionnaires}
     if instrument_id not in offered:
@@ -91,7 +91,7 @@ def _op_words(op: str) -> str:
 
 @router.get("", response_class=HTMLResponse, dependencies=[OwnRead])
 def portal_home(request: Request, db: DbSession, actor: CurrentActor, now: Now) -> Response:
-    patient_id = _patient_id(actor)
+    patient_id = patient_id_of(actor)
     try:
         data = progress.progress(db, RequestContext(actor, now), patient_id, purpose="portal")
     except NotFound:
@@ -126,8 +126,8 @@ def _questionnaire_page(
 
 @router.get("/questionnaires/{instrument_id}", response_class=HTMLResponse, dependencies=[OwnRead])
 def questionnaire(request: Request, instrument_id: str, actor: CurrentActor) -> Response:
-    _patient_id(actor)
-    return _questionnaire_page(request, _portal_instrument(instrument_id))
+    patient_id_of(actor)
+    return _questionnaire_page(request, portal_instrument(instrument_id))
 
 
 def _answers(instrument: Instrument, form: dict[str, str]) -> tuple[dict[str, int], dict[str, str]]:
@@ -151,8 +151,8 @@ def _answers(instrument: Instrument, form: dict[str, str]) -> tuple[dict[str, in
 async def submit_questionnaire(
     request: Request, instrument_id: str, db: DbSession, actor: CurrentActor, now: Now
 ) -> Response:
-    patient_id = _patient_id(actor)
-    instrument = _portal_instrument(instrument_id)
+    patient_id = patient_id_of(actor)
+    instrument = portal_instrument(instrument_id)
     data = await request.form()
     form = {key: value for key, value in data.items() if isinstance(value, str)}
     answers, errors = _answers(instrument, form)
@@ -186,7 +186,7 @@ def _record(
 @router.get("/progress/{instrument_id}.svg", dependencies=[OwnRead])
 def progress_chart(instrument_id: str, db: DbSession, actor: CurrentActor, now: Now) -> Response:
     """The patient's own chart for one questionnaire, labelled in plain words."""
-    patient_id = _patient_id(actor)
+    patient_id = patient_id_of(actor)
     data = progress.progress(db, RequestContext(actor, now), patient_id, purpose="portal.chart")
     item = next((i for i in data.instruments if i.instrument_id == instrument_id), None)
     if item is None or not item.points:
