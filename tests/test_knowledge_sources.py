@@ -1,4 +1,4 @@
-"""Every clinical entry in every data file carries its source (DEVELOPERS.md: numbers are data with a source)."""
+"""Every clinical entry in every data file carries its source (numbers are data with a source)."""
 
 from __future__ import annotations
 

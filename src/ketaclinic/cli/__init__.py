@@ -16,7 +16,10 @@ from ketaclinic.errors import KetaclinicError
 
 app = typer.Typer(
     name="ketaclinic",
-    help="Run a supervised ketamine treatment programme. Supports clinical judgement; never replaces it.",
+    help=(
+        "Run a supervised ketamine treatment programme. "
+        "Supports clinical judgement; never replaces it."
+    ),
     no_args_is_help=True,
     add_completion=False,
 )

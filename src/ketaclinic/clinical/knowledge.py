@@ -24,10 +24,10 @@ class Source(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    citation: str = Field(min_length=3, description="Guideline, label or paper, as a reader would cite it.")
+    citation: str = Field(min_length=3, description="Guideline, label or paper, as cited.")
     year: int | None = Field(default=None, ge=1900, le=2100)
     url: str | None = None
-    locator: str | None = Field(default=None, description="Section, table or page within the source.")
+    locator: str | None = Field(default=None, description="Section, table or page in the source.")
     verified: bool = Field(
         default=True,
         description="False where the figure could not be checked against the primary source.",
@@ -49,7 +49,8 @@ def read_yaml(package: str, name: str) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigurationError(f"Knowledge file {package}/data/{name} is not valid YAML: {exc}") from exc
+        message = f"Knowledge file {package}/data/{name} is not YAML: {exc}"
+        raise ConfigurationError(message) from exc
 
 
 @cache

@@ -1,4 +1,4 @@
-"""Who is acting, passed to every service call so it can check permission and write the audit entry."""
+"""Who is acting: every service call gets it to check permission and write the audit entry."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ class Actor:
     """A signed-in person, a device, or the system itself (demo loader, scheduled checks)."""
 
     user_id: str | None
-    role: str  # "administrator" | "prescriber" | "nurse" | "patient" | "researcher" | "device" | "system"
+    # "administrator", "prescriber", "nurse", "patient", "researcher", "device" or "system"
+    role: str
     display_name: str
     ip_address: str | None = None
     # For a patient account, the patient record it may see; None for staff.
@@ -23,7 +24,7 @@ SYSTEM = Actor(user_id=None, role="system", display_name="ketaclinic system")
 
 @dataclass(frozen=True)
 class RequestContext:
-    """The actor and the time of a call: the clinical core never reads the clock, services pass it in."""
+    """The actor and the time of a call (the clinical core never reads the clock)."""
 
     actor: Actor
     now: datetime
