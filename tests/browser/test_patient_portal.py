@@ -31,9 +31,7 @@ def phone(browser: Browser, live_clinic: LiveClinic) -> Iterator[Page]:
 
 
 @pytest.fixture(scope="module")
-def portal_patient(
-    live_clinic: LiveClinic, tmp_path_factory: pytest.TempPathFactory
-) -> str:
+def portal_patient(live_clinic: LiveClinic, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The browser patient account's record, with a PHQ-9 of 18 four weeks ago."""
     with clinic_database(tmp_path_factory) as db:
         add_patient(db, live_clinic, "Pat", "Rivers", patient_id=PATIENT_ID)
@@ -75,6 +73,13 @@ def test_a_patient_fills_a_phq9_on_a_phone_and_the_chart_shows_it(
         page.get_by_text("When you started it was 18: now 10 points lower than that.")
     ).to_be_visible()
     expect(page.get_by_role("img", name=re.compile("Chart of your PHQ-9 scores"))).to_be_visible()
+    # The chart is drawn by the server (SVG, same host) and actually loads.
+    chart = page.locator("img.chart")
+    for _ in range(50):
+        if chart.evaluate("image => image.complete && image.naturalWidth > 0"):
+            break
+        page.wait_for_timeout(100)
+    assert chart.evaluate("image => image.naturalWidth") > 0
     # Nothing on a phone overflows sideways.
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the portal is {width}px wide on a {PHONE['width']}px phone"
