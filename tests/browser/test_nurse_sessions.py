@@ -148,3 +148,33 @@ def test_a_nurse_runs_an_iv_and_an_esketamine_session_to_discharge(
         "SPRAVATO REMS patient monitoring form"
     )
     screenshot(page, "session-rems-form")
+
+    # Reports: the session record and the patient's progress report as PDF.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
+    page.get_by_label("Find a patient (name or clinic number)").fill("Kato")
+    page.get_by_role("button", name="Search").click()
+    link = page.get_by_role("link", name=re.compile("Progress report .PDF. for Kato, Esme"))
+    progress_pdf = page.request.get(str(link.get_attribute("href")))
+    assert progress_pdf.headers["content-type"] == "application/pdf"
+    assert progress_pdf.body().startswith(b"%PDF")
+    record_pdf = page.request.get(f"/reports/sessions/{esk}/record.pdf")
+    assert record_pdf.body().startswith(b"%PDF")
+    screenshot(page, "reports")
+
+
+def test_an_administrator_reads_and_changes_a_clinic_threshold(
+    page: Page, live_clinic: LiveClinic
+) -> None:
+    sign_in(page, live_clinic.accounts["administrator"])
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Clinic policy").click()
+    page.get_by_role("link", name="intranasal esketamine").click()
+    expect(page.locator("#p-min_observation_minutes")).to_contain_text("REMS-protected")
+    page.get_by_label("Threshold", exact=True).select_option("min_observation_minutes")
+    page.get_by_label("New value (in the threshold’s unit)").fill("60")
+    page.get_by_label("Why it changes (recorded with your name)").fill("Trying to go faster")
+    page.get_by_role("button", name="Save the new value").click()
+    expect(page.locator("#f-value-error")).to_contain_text("protected for esketamine")
+    expect(page.get_by_label("Why it changes (recorded with your name)")).to_have_value(
+        "Trying to go faster"
+    )
+    screenshot(page, "admin-clinic-policy")
