@@ -202,19 +202,25 @@ def plan_regimen(plan: PlanRecord) -> Regimen:
     return Regimen((Dose(protocol.route, amount_mg, 0.0, duration_min),))
 
 
-def plan_curve(plan: PlanRecord, identity: Identity | None, age_years: int | None) -> PlanCurve:
-    """The plan's predicted concentration curve (typical subject) with the bands shaded."""
+def plan_model(plan: PlanRecord) -> tuple[str, str]:
+    """The PK model that draws the plan's curve, and its source (no computation)."""
     from ketaclinic.pharmacology import list_models
 
+    model_id = PK_MODEL_FOR_PRODUCT[get_protocol(plan.protocol_id).product]
+    source = next(m.spec.source.citation for m in list_models() if m.spec.id == model_id)
+    return model_id, source
+
+
+def plan_curve(plan: PlanRecord, identity: Identity | None, age_years: int | None) -> PlanCurve:
+    """The plan's predicted concentration curve (typical subject) with the bands shaded."""
     protocol = get_protocol(plan.protocol_id)
-    model_id = PK_MODEL_FOR_PRODUCT[protocol.product]
+    model_id, source = plan_model(plan)
     covariates = Covariates(
         weight_kg=plan.first_dose.actual_weight_kg,
         age_years=age_years,
         sex=identity.sex if identity is not None else None,
     )
     prediction = predict_concentration(model_id, covariates, plan_regimen(plan))
-    source = next(m.spec.source.citation for m in list_models() if m.spec.id == model_id)
     return PlanCurve(model_id, source, protocol.name, prediction)
 
 

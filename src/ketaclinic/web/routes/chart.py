@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ketaclinic.clinical.record import condition_definition
-from ketaclinic.errors import KetaclinicError, NotFound
+from ketaclinic.errors import NotFound
 from ketaclinic.services.chart import (
     FLOWSHEET_KINDS,
     FLOWSHEET_ROWS,
@@ -91,15 +91,9 @@ def chart_page(
 ) -> Response:
     ensure_patient_access(actor, patient_id)
     view = patient_chart(db, context(actor, now), patient_id)
-    curve = None
-    curve_error = None
-    if view.current_plan is not None:
-        try:
-            curve = plots.plan_curve(
-                view.current_plan, view.summary.identity, view.summary.age_years
-            )
-        except KetaclinicError as exc:
-            curve_error = exc.message
+    # The curve's numbers are on the plan page; the chart names the model and links the image,
+    # so the chart does not wait for the prediction.
+    curve_model = plots.plan_model(view.current_plan) if view.current_plan else None
     return render(
         request,
         "chart.html",
@@ -111,8 +105,7 @@ def chart_page(
             "vitals_image": f"/patients/{patient_id}/chart/vitals.png" if view.vitals else None,
             "flowsheet": list(reversed(view.vitals[-FLOWSHEET_ROWS:])),
             "vital_kinds": [(k.value, VITAL_LABELS[k.value]) for k in FLOWSHEET_KINDS],
-            "curve": curve,
-            "curve_error": curve_error,
+            "curve_model": curve_model,
         },
     )
 
