@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 from session_pages import STAFF, field_error, make_patient, post
 from web_support import PATIENT_ID, Clock
 
-from ketaclinic.services import measurement, progress, safety
+from ketaclinic.clinical.policy import ProtocolKind
+from ketaclinic.services import measurement, progress, safety, sessions
 from ketaclinic.services.context import RequestContext
 from ketaclinic.storage.database import SessionFactory
 
@@ -110,3 +111,23 @@ def test_only_patients_reach_the_portal_and_only_their_own_record(
     assert patient.get("/portal/questionnaires/madrs").status_code == 404
     assert all("{patient_id}" not in getattr(r, "path", "") for r in patient.app.routes
                if getattr(r, "path", "").startswith("/portal"))  # type: ignore[attr-defined]  # fmt: skip
+
+
+def test_upcoming_sessions_are_listed_and_past_ones_are_not(
+    signed_in: dict[str, TestClient], session_factory: SessionFactory, clock: Clock
+) -> None:
+    make_patient(session_factory, clock)
+    with session_factory() as db:
+        ctx = RequestContext(STAFF, clock.now)
+        for days in (-2, 3):
+            sessions.schedule_session(
+                db, ctx, PATIENT_ID, ProtocolKind.IV_RACEMIC,
+                clock.now + timedelta(days=days, hours=1),
+            )  # fmt: skip
+        db.commit()
+    home = signed_in["patient"].get("/portal").text
+    coming = (clock.now + timedelta(days=3)).strftime("%A %d %B %Y")
+    past = (clock.now - timedelta(days=2)).strftime("%A %d %B %Y")
+    assert coming in home
+    assert past not in home
+    assert "Treatment session at 10:00 UTC" in home
