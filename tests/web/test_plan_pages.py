@@ -105,3 +105,26 @@ def test_an_iv_plan_computes_the_weight_based_dose_and_refuses_a_dose_beyond_the
     })  # fmt: skip
     assert too_much.status_code == 422
     assert 'value="5"' in too_much.text
+
+
+def test_every_clinician_page_has_one_h1_labelled_fields_and_nothing_from_another_host(
+    signed_in: dict[str, TestClient], known_patient: str
+) -> None:
+    from test_pages import PageAudit
+
+    prescriber = signed_in["prescriber"]
+    _screen(prescriber, known_patient, "esketamine-intranasal")
+    plan_id = _plan(prescriber, known_patient, protocol_id="esketamine-trd")
+    base = f"/patients/{known_patient}"
+    for path in (
+        f"{base}/chart", f"{base}/intake", f"{base}/intake/screening",
+        f"{base}/intake/questionnaires/phq9", f"{base}/intake/questionnaires/cssrs-screener",
+        f"{base}/plans/new", f"/plans/{plan_id}", "/patients/new", "/today",
+    ):  # fmt: skip
+        response = prescriber.get(path)
+        assert response.status_code == 200, path
+        audit = PageAudit()
+        audit.feed(response.text)
+        assert audit.h1 == 1, path
+        assert [i for i in audit.inputs if i not in audit.labels] == [], path
+        assert audit.external == [], path
