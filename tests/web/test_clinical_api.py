@@ -3,17 +3,20 @@ the same refusals as the pages. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from clinic_pages_support import DOCTOR, audit_actions, build
 from fastapi.testclient import TestClient
+from httpx import Response
 from web_support import Clock, csrf_from
 
 from ketaclinic.storage.database import SessionFactory
 from services.screened_patients import STATED_ALL_CLEAR, make_known_patient
 
 
-def _post(client: TestClient, url: str, body: dict[str, object]) -> object:
+def _post(client: TestClient, url: str, body: Mapping[str, Any]) -> Response:
     token = csrf_from(client.get("/").text)
     return client.post(url, json=body, headers={"X-CSRF-Token": token})
 
@@ -27,33 +30,33 @@ def test_screen_override_plan_and_sign_through_the_api(
     statements = dict(STATED_ALL_CLEAR) | {"pregnant": True, "breastfeeding": False}
     screened = _post(prescriber, f"/api/v1/patients/{pid}/screenings",
                      {"treatment": "esketamine-intranasal", "statements": statements})  # fmt: skip
-    assert screened.status_code == 201  # type: ignore[attr-defined]
-    decision = screened.json()  # type: ignore[attr-defined]
+    assert screened.status_code == 201
+    decision = screened.json()
     findings = {f["rule_id"]: f for f in decision["decision"]["findings"]}
     assert findings["esketamine-pregnancy"]["rule_class"] == "relative-contraindication"
     assert findings["esketamine-pregnancy"]["citation"]
 
     url = f"/api/v1/screenings/{decision['screening_id']}/override"
     body = {"rule_ids": ["esketamine-pregnancy"], "reason": "Counselled; benefits outweigh risks."}
-    assert _post(nurse, url, body).status_code == 403  # type: ignore[attr-defined]
+    assert _post(nurse, url, body).status_code == 403
     overridden = _post(prescriber, url, body)
-    assert overridden.status_code == 201  # type: ignore[attr-defined]
-    redecided = overridden.json()  # type: ignore[attr-defined]
+    assert overridden.status_code == 201
+    redecided = overridden.json()
     assert redecided["supersedes_id"] == decision["screening_id"]
     assert redecided["decision"]["decision"] == "eligible-with-conditions"
 
     created = _post(prescriber, f"/api/v1/patients/{pid}/plans",
                     {"protocol_id": "esketamine-trd", "start_date": "2026-03-03"})  # fmt: skip
-    assert created.status_code == 201  # type: ignore[attr-defined]
-    plan = created.json()  # type: ignore[attr-defined]
+    assert created.status_code == 201
+    plan = created.json()
     assert plan["status"] == "draft"
     assert plan["first_dose"]["dose_mg"] == 56  # Spravato label: day 1 56 mg under 65
-    assert _post(nurse, f"/api/v1/plans/{plan['plan_id']}/sign", {}).status_code == 403  # type: ignore[attr-defined]
+    assert _post(nurse, f"/api/v1/plans/{plan['plan_id']}/sign", {}).status_code == 403
     signed = _post(prescriber, f"/api/v1/plans/{plan['plan_id']}/sign", {})
-    assert signed.json()["status"] == "signed"  # type: ignore[attr-defined]
+    assert signed.json()["status"] == "signed"
     again = _post(prescriber, f"/api/v1/plans/{plan['plan_id']}/sign", {})
-    assert again.status_code == 409  # type: ignore[attr-defined]
-    assert "not a draft" in again.json()["error"]  # type: ignore[attr-defined]
+    assert again.status_code == 409
+    assert "not a draft" in again.json()["error"]
 
     chart = nurse.get(f"/api/v1/patients/{pid}/chart").json()
     assert chart["current_plan"]["plan_id"] == plan["plan_id"]
