@@ -149,3 +149,24 @@ def test_only_a_prescriber_overrides_a_relative_contraindication_and_must_give_a
     assert f"“{reason}”" in after
     assert "screening.override" in audit_actions(session_factory, pid)
     assert audit_actions(session_factory).count("access.denied") == 1
+
+
+def test_the_cssrs_form_follows_its_skip_logic_and_refuses_a_value_not_offered(
+    signed_in: dict[str, TestClient],
+) -> None:
+    nurse = signed_in["nurse"]
+    pid = _register(nurse)
+    url = f"/patients/{pid}/intake/questionnaires/cssrs-screener"
+    # A yes to item 2 asks items 3-5: left empty, they are named.
+    asked = post_form(nurse, url, {"q1": "1", "q2": "1", "q6": "0"})
+    assert asked.status_code == 422
+    for number in (3, 4, 5):
+        assert f"Answer item {number} (" in asked.text
+    assert "Answer item 7" not in asked.text  # item 6 was no: item 7 is not asked
+    odd = post_form(nurse, url, {"q1": "0", "q2": "0", "q6": "yes"})
+    assert odd.status_code == 422
+    assert "takes one of 0, 1, not &#39;yes&#39;" in odd.text
+    # No to items 2 and 6: items 3-5 and 7 are not asked, and the form is scored.
+    saved = post_form(nurse, url, {"q1": "0", "q2": "0", "q6": "0"})
+    assert saved.status_code == 200
+    assert "Saved: total" in saved.text

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ketaclinic.clinical.questionnaires import get_instrument
+from ketaclinic.clinical.questionnaires.models import Item, compare
 from ketaclinic.errors import InvalidInput
 from ketaclinic.services import measurement, patients
 from ketaclinic.web.deps import CurrentActor, DbSession, Now, ensure_patient_access, require
@@ -22,6 +23,17 @@ IntakeChange = Depends(require("screening:change"))
 
 
 # --- questionnaires entered by a clinician ------------------------------------------------------
+
+
+def _asked(item: Item, values: dict[str, str]) -> bool:
+    """Whether the form asks this item, given the earlier answers typed (skip logic)."""
+    gate = item.asked_only_if
+    if gate is None or gate.item_id is None:
+        return True  # always asked (a gate on the total is checked by the scoring)
+    earlier = values.get(gate.item_id, "")
+    if not earlier.lstrip("-").isdigit():
+        return False  # the earlier item is missing or wrong and is reported itself
+    return compare(int(earlier), gate.op, gate.value)
 
 
 def _questionnaire_page(
@@ -81,17 +93,23 @@ def questionnaire_submit(
     instrument = get_instrument(instrument_id)
     values = {item.id: fields.get(item.id, "") for item in instrument.items}
     values["administered_on"] = fields.get("administered_on", "")
-    errors = {
-        item.id: f"Answer item {item.number} ({item.label})."
-        for item in instrument.items
-        if not values[item.id] and item.asked_only_if is None
-    }
+    errors: dict[str, str] = {}
+    for item in instrument.items:
+        text = values[item.id]
+        if not text and _asked(item, values):
+            errors[item.id] = f"Answer item {item.number} ({item.label})."
+        elif text and not text.lstrip("-").isdigit():
+            errors[item.id] = (
+                f"Item {item.number} ({item.label}) takes {item.describe_allowed()}, not '{text}'."
+            )
     if errors:
         return _questionnaire_page(
             request, patient_id, instrument_id, status_code=422, values=values, errors=errors
         )
+    # An item not asked (its gate's earlier answer does not call for it) takes its lowest value,
+    # as the form's skip logic requires.
     answers = {
-        item.id: int(values[item.id]) if values[item.id].lstrip("-").isdigit() else item.min_value
+        item.id: int(values[item.id]) if values[item.id] else item.min_value
         for item in instrument.items
     }
     try:
