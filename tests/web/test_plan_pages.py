@@ -68,7 +68,9 @@ def test_an_esketamine_plan_shows_the_label_first_dose_and_is_signed_by_the_pres
     assert curve.content.startswith(b"\x89PNG")
     assert "perez-ruixo model" in page
     # Induction: twice weekly for 4 weeks = 8 sessions, numbered from 1.
-    rows = re.findall(r"<tr><td>(\d+)</td><td>\w{3} ([\d-]+)</td><td>(\S+) \((\w+)\)", page)
+    rows = re.findall(
+        r'<tr><td>(\d+)</td><td class="nowrap">\w{3} ([\d-]+)</td><td>(\S+) \((\w+)\)', page
+    )
     induction = [r for r in rows if r[3] == "induction"]
     assert [r[0] for r in induction] == [str(n) for n in range(1, 9)]
 
