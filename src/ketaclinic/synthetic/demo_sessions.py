@@ -231,11 +231,15 @@ def _acknowledged_bp_alert(w: _Walk) -> None:
 
 def _submitted_form(w: _Walk) -> None:
     _discharged(w)
-    rems.answer_form(
+    form = rems.answer_form(
         w.db, w.ctx(170), w.session_id, monitoring_hcp_phone="+1 555-0100",
         monitoring_hcp_email="noel.nurse@demo.ketaclinic.example",
         setting_name="ketaclinic demo clinic", setting_address="1 Demo Street, Springfield",
     )  # fmt: skip
+    if form.vitals_acceptable_before is None:
+        # This patient's baseline was above the gate and a prescriber chose to proceed: the form
+        # leaves that answer to the clinician, who records it before finalising.
+        rems.answer_form(w.db, w.ctx(171), w.session_id, vitals_acceptable_before=True)
     rems.finalise_form(w.db, w.ctx(175), w.session_id)
     rems.mark_submitted(w.db, w.ctx(24 * 60), w.session_id, reference="DEMO-REMS-0001")
     # Maintenance: a clear screen five weeks ago, new frequency and urgency now (a bladder flag).
