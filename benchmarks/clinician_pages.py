@@ -158,7 +158,7 @@ def main() -> None:
     postgres = None
     if args.postgres:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-        from support.postgres import start_postgres
+        from support.postgres import start_postgres  # type: ignore[import-not-found]
 
         postgres = start_postgres()
         url = postgres.url("postgres")
