@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ketaclinic.clinical.dosing import (
@@ -206,6 +206,10 @@ def test_closest_weight_wins_and_ties_go_earlier() -> None:
     bag_ml=st.floats(min_value=0, max_value=250),
     duration_min=st.floats(min_value=10, max_value=120),
 )
+# Found by CI: a bag total whose 4-decimal rounding sits at the edge of the pump increment.
+@example(
+    weight_kg=40.0, per_kg=0.5, concentration=10.0, bag_ml=1.4916540112320291, duration_min=10.0
+)
 def test_volume_and_rate_deliver_the_dose(
     weight_kg: float, per_kg: float, concentration: float, bag_ml: float, duration_min: float
 ) -> None:
@@ -222,9 +226,10 @@ def test_volume_and_rate_deliver_the_dose(
     assert dose.total_infusion_ml is not None
     # volume x concentration is the dose to within half a measuring increment.
     assert abs(dose.volume_ml * concentration - dose.dose_mg) <= 0.05 * concentration + 0.01
-    # the rate run for the set time delivers the whole bag (within half a pump increment).
+    # the rate run for the set time delivers the whole bag, within half a pump increment over the
+    # run plus the half of the 4th decimal that the reported bag total is rounded to.
     delivered_ml = dose.rate_ml_per_h * duration_min / 60
-    assert abs(delivered_ml - dose.total_infusion_ml) <= 0.05 * duration_min / 60 + 1e-6
+    assert abs(delivered_ml - dose.total_infusion_ml) <= 0.05 * duration_min / 60 + 0.5e-4 + 1e-9
 
 
 @settings(max_examples=50, deadline=None)
