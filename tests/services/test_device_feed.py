@@ -147,6 +147,31 @@ def test_alerts_raised_by_accepted_readings_are_reported(db: Session) -> None:
     assert [a.finding.rule_id for a in record.open_alerts] == list(results[0].alerts)
 
 
+def test_a_long_session_judges_readings_against_its_whole_pre_dose_record(db: Session) -> None:
+    # The feed loads only what judging needs (pre-dose readings, the incoming ids); the answers
+    # must be those the whole record would give.
+    sid = monitoring(db, ESK)  # baseline 128/82 at 09:05, dosing from 09:15
+    late_pre_dose = reading(70, 12, systolic_mmhg=140, diastolic_mmhg=84)
+    device_feed.receive_readings(db, device_ctx(30), sid, [late_pre_dose])
+    many = [reading(100 + k, 21 + k * 0.5, **FULL_VITALS) for k in range(80)]
+    device_feed.receive_readings(db, device_ctx(62), sid, many)
+    # 175 is a 35 mmHg rise over the latest pre-dose 140, not the 47 over 128 at 09:05.
+    results = device_feed.receive_readings(
+        db, device_ctx(63), sid, [reading(300, 62, systolic_mmhg=175, diastolic_mmhg=90)]
+    )
+    assert results[0].status == "accepted"
+    assert "bp-rise-over-baseline" not in results[0].alerts
+    risen = device_feed.receive_readings(
+        db, device_ctx(64), sid, [reading(301, 63, systolic_mmhg=181, diastolic_mmhg=90)]
+    )
+    assert "bp-rise-over-baseline" in risen[0].alerts  # 41 over 140
+    assert sessions.get_session(db, at(64), sid).baseline().systolic_mmhg == 140
+    # An id stored long before, and far back in the session, is still a duplicate.
+    assert statuses(device_feed.receive_readings(db, device_ctx(64), sid, many[:1])) == [
+        "duplicate"
+    ]
+
+
 def test_sessions_that_take_no_readings_reject_each_with_why(db: Session) -> None:
     sid = scheduled(db, IV)
     result = device_feed.receive_readings(db, device_ctx(1), sid, [reading(60, 0)])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
+from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -74,18 +75,18 @@ def vitals_file() -> VitalsFile:
     return load_knowledge("ketaclinic.clinical", "vitals.yaml", VitalsFile)
 
 
+@cache
+def _definitions() -> dict[str, VitalDefinition]:
+    # Keyed by the plain string too: every stored reading is checked field by field on load.
+    return {definition.id.value: definition for definition in vitals_file().kinds}
+
+
 def vital_definition(kind: VitalKind | str) -> VitalDefinition:
-    try:
-        wanted = VitalKind(kind)
-    except ValueError:
+    definition = _definitions().get(kind)
+    if definition is None:
         allowed = ", ".join(k.value for k in VitalKind)
-        raise InvalidInput(
-            f"Unknown vital sign '{kind}'. Use one of: {allowed}.", field="kind"
-        ) from None
-    for definition in vitals_file().kinds:
-        if definition.id == wanted:
-            return definition
-    raise AssertionError(f"vitals.yaml lacks {wanted}")  # _every_kind_once makes this unreachable
+        raise InvalidInput(f"Unknown vital sign '{kind}'. Use one of: {allowed}.", field="kind")
+    return definition
 
 
 def validate_vital(kind: VitalKind | str, value: float) -> float:

@@ -27,7 +27,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ketaclinic.clinical.policy import EffectivePolicy
 from ketaclinic.clinical.sessions import record as core
 from ketaclinic.clinical.sessions.alerts import Measures
 from ketaclinic.clinical.sessions.lifecycle import SessionEvent
@@ -133,39 +132,39 @@ def _timing_problem(record: core.SessionRecord, taken_at: datetime, now: datetim
 
 
 def _judge(
+    batch: core.ObservationBatch,
     record: core.SessionRecord,
     raw: Mapping[str, Any],
     index: int,
     ctx: RequestContext,
-    policy: EffectivePolicy,
-) -> tuple[core.SessionRecord, ReadingResult]:
+) -> ReadingResult:
     rid = _reading_id(raw, index)
     try:
         reading = _parse(raw, index)
         measures = Measures(**reading.model_dump(include=set(VITAL_FIELDS)))
     except InvalidInput as exc:
-        return record, ReadingResult(rid, "rejected", exc.message)
+        return ReadingResult(rid, "rejected", exc.message)
     observation = core.Observation(
         id=reading.id, taken_at=reading.taken_at, measures=measures,
         recorded_by=ctx.actor.display_name,
     )  # fmt: skip
-    stored = next((o for o in record.observations if o.id == reading.id), None)
+    stored = batch.stored(reading.id)
     if stored is not None:
         same = stored.taken_at == observation.taken_at and stored.measures == measures
         if same:
-            return record, ReadingResult(rid, "duplicate", "Already stored; nothing changed.")
-        return record, ReadingResult(
+            return ReadingResult(rid, "duplicate", "Already stored; nothing changed.")
+        return ReadingResult(
             rid, "rejected", "This id was already stored with different values; a reading is "
             "never replaced. Send a correction with a new id.",
         )  # fmt: skip
     problem = _timing_problem(record, reading.taken_at, ctx.now)
     if problem is not None:
-        return record, ReadingResult(rid, "rejected", problem)
+        return ReadingResult(rid, "rejected", problem)
     try:
-        updated, alerts = core.add_observation(record, observation, policy)
+        alerts = batch.add(observation)
     except KetaclinicError as exc:
-        return record, ReadingResult(rid, "rejected", exc.message)
-    return updated, ReadingResult(rid, "accepted", None, tuple(a.finding.rule_id for a in alerts))
+        return ReadingResult(rid, "rejected", exc.message)
+    return ReadingResult(rid, "accepted", None, tuple(a.finding.rule_id for a in alerts))
 
 
 def receive_readings(
@@ -199,17 +198,15 @@ def _receive(
 ) -> list[ReadingResult]:
     with atomic(db):
         row = session_row(db, session_id, for_update=True)
-        before = load_record(db, row)
-        policy = clinic_policy(db, before.protocol_kind)
-        record, results = before, []
-        for index, raw in enumerate(readings):
-            record, result = _judge(record, raw, index, ctx, policy)
-            results.append(result)
+        incoming = {str(r["id"]) for r in readings if isinstance(r, Mapping) and "id" in r}
+        before = load_record(db, row, judging=incoming)
+        batch = core.ObservationBatch(before, clinic_policy(db, before.protocol_kind))
+        results = [_judge(batch, before, raw, index, ctx) for index, raw in enumerate(readings)]
         accepted = [r for r in results if r.status == "accepted"]
         if accepted:
             row.updated_at = ctx.now
             origin = ReadingOrigin(method)
-            persist(db, row, before, record, origins={r.id: origin for r in accepted})
+            persist(db, row, before, batch.record(), origins={r.id: origin for r in accepted})
         record_event(
             db, ctx.actor, "session.vitals.receive", "session", session_id,
             patient_id=row.patient_id,

@@ -8,10 +8,10 @@ their columns), so the tables stay append-only in practice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.policy import ProtocolKind
@@ -112,18 +112,32 @@ def _dosing(db: Session, session_id: str) -> mar.DosingRecord | None:
     )
 
 
-def load_record(db: Session, row: SupervisedSessionRow) -> SessionRecord:
+def load_record(
+    db: Session, row: SupervisedSessionRow, *, judging: Collection[str] | None = None
+) -> SessionRecord:
+    """The whole session; or, with ``judging`` (ids of incoming readings), a view to judge them.
+
+    That view holds every step, alert and dosing fact but only the readings that decide how new
+    ones are judged: those with the incoming ids (duplicates) and those taken before dosing
+    started (the baseline). A bedside monitor's batch then costs the same in the third hour of a
+    session as in the first. ``persist`` accepts the view, since it only writes what was added.
+    """
     sid = row.id
     steps = db.scalars(
         select(SessionStepRow)
         .where(SessionStepRow.session_id == sid)
         .order_by(SessionStepRow.position)
     )
-    readings = db.scalars(
-        select(SessionReadingRow)
-        .where(SessionReadingRow.session_id == sid)
-        .order_by(SessionReadingRow.id)
-    )
+    dosing = _dosing(db, sid)
+    wanted = select(SessionReadingRow).where(SessionReadingRow.session_id == sid)
+    if judging is not None and dosing is not None:
+        wanted = wanted.where(
+            or_(
+                SessionReadingRow.client_id.in_(list(judging)),
+                SessionReadingRow.taken_at <= dosing.started_at,
+            )
+        )
+    readings = db.scalars(wanted.order_by(SessionReadingRow.id))
     alerts = sorted(
         db.scalars(select(SessionAlertRow).where(SessionAlertRow.session_id == sid)),
         key=_alert_order,
@@ -154,7 +168,7 @@ def load_record(db: Session, row: SupervisedSessionRow) -> SessionRecord:
             for s in steps
         ),
         predose=PredoseResult.model_validate(row.predose) if row.predose else None,
-        dosing=_dosing(db, sid),
+        dosing=dosing,
         observations=tuple(
             Observation(
                 id=r.client_id,

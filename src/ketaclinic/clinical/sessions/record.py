@@ -103,12 +103,7 @@ class SessionRecord(BaseModel):
 
     def baseline(self) -> Measures:
         """Latest values from observations before dosing started (or all, if not started)."""
-        cut = self.dose_started_at
-        merged = Measures()
-        for obs in sorted(self.observations, key=lambda o: o.taken_at):
-            if cut is None or obs.taken_at <= cut:
-                merged = obs.measures.merged_over(merged)
-        return merged
+        return _Baseline(self).measures()
 
     def observations_after_dose(self) -> list[Observation]:
         cut = self.dose_started_at
@@ -217,48 +212,117 @@ def end_dosing(
     return moved.model_copy(update={"dosing": dosing})
 
 
-def add_observation(
-    record: SessionRecord, observation: Observation, policy: EffectivePolicy
-) -> tuple[SessionRecord, list[Alert]]:
-    """Store an observation and open an alert for every rule it fires that is not already open.
+class _Baseline:
+    """The latest pre-dose value of each measure, kept up to date one observation at a time.
 
-    The same id with the same content is a no-op (idempotent device feed); the same id with
-    different content is refused, because a reading is never silently replaced.
+    Same result as merging the observations in time order (ties: the later-added wins), without
+    re-sorting the whole session for every reading a monitor sends.
     """
-    _unsigned(record)
-    if observation.taken_at.tzinfo is None:
-        raise InvalidInput("taken_at needs a time zone.", field="taken_at")
-    if record.state in (SessionState.SCHEDULED, SessionState.NO_SHOW):
-        raise RuleViolation(
-            f"Observations start at check-in; the session is '{record.state.value}'.", field="state"
-        )
-    for existing in record.observations:
-        if existing.id == observation.id:
+
+    def __init__(self, record: SessionRecord) -> None:
+        self._cut = record.dose_started_at
+        self._latest: dict[str, tuple[datetime, object]] = {}
+        for observation in record.observations:
+            self.add(observation)
+
+    def add(self, observation: Observation) -> None:
+        if self._cut is not None and observation.taken_at > self._cut:
+            return
+        for name, value in observation.measures.model_dump(exclude_none=True).items():
+            seen = self._latest.get(name)
+            if seen is None or observation.taken_at >= seen[0]:
+                self._latest[name] = (observation.taken_at, value)
+
+    def measures(self) -> Measures:
+        return Measures.model_validate({name: value for name, (_, value) in self._latest.items()})
+
+
+class ObservationBatch:
+    """Adds observations to a record one at a time, each in constant time.
+
+    A bedside monitor sends batches into a session that may already hold thousands of readings;
+    checking ids, the baseline and the open alerts from scratch for each reading would make a
+    session slower with every reading it receives.
+    """
+
+    def __init__(self, record: SessionRecord, policy: EffectivePolicy) -> None:
+        self._record = record
+        self._policy = policy
+        self._by_id = {o.id: o for o in record.observations}
+        self._added: list[Observation] = []
+        self._alerts = list(record.alerts)
+        self._open_rules = {a.finding.rule_id for a in record.alerts if a.is_open}
+        self._baseline = _Baseline(record)
+
+    def stored(self, observation_id: str) -> Observation | None:
+        return self._by_id.get(observation_id)
+
+    def add(self, observation: Observation) -> list[Alert]:
+        """Store an observation and open an alert for every rule it fires that is not open.
+
+        The same id with the same content is a no-op (idempotent device feed); the same id with
+        different content is refused, because a reading is never silently replaced.
+        """
+        record = self._record
+        _unsigned(record)
+        if observation.taken_at.tzinfo is None:
+            raise InvalidInput("taken_at needs a time zone.", field="taken_at")
+        if record.state in (SessionState.SCHEDULED, SessionState.NO_SHOW):
+            raise RuleViolation(
+                f"Observations start at check-in; the session is '{record.state.value}'.",
+                field="state",
+            )
+        existing = self._by_id.get(observation.id)
+        if existing is not None:
             if existing.model_dump(exclude={"recorded_by"}) == observation.model_dump(
                 exclude={"recorded_by"}
             ):
-                return record, []
+                return []
             raise InvalidInput(
                 f"Observation {observation.id} was already stored with different values.",
                 field="id",
             )
-    stored = record.model_copy(update={"observations": (*record.observations, observation)})
-    findings = evaluate_alerts(
-        observation.measures, stored.baseline(), policy, observed_at=observation.taken_at
-    )
-    open_rules = {a.finding.rule_id for a in stored.open_alerts}
-    raised: list[Alert] = []
-    for finding in findings:
-        if finding.rule_id in open_rules:
-            continue
-        raised.append(
-            Alert(
-                id=f"{record.session_id}-alert-{len(stored.alerts) + len(raised) + 1}",
+        self._by_id[observation.id] = observation
+        self._added.append(observation)
+        self._baseline.add(observation)
+        findings = evaluate_alerts(
+            observation.measures,
+            self._baseline.measures(),
+            self._policy,
+            observed_at=observation.taken_at,
+        )
+        raised: list[Alert] = []
+        for finding in findings:
+            if finding.rule_id in self._open_rules:
+                continue
+            self._open_rules.add(finding.rule_id)
+            alert = Alert(
+                id=f"{self._record.session_id}-alert-{len(self._alerts) + 1}",
                 finding=finding,
                 observation_id=observation.id,
             )
+            self._alerts.append(alert)
+            raised.append(alert)
+        return raised
+
+    def record(self) -> SessionRecord:
+        if not self._added:
+            return self._record
+        return self._record.model_copy(
+            update={
+                "observations": (*self._record.observations, *self._added),
+                "alerts": tuple(self._alerts),
+            }
         )
-    return stored.model_copy(update={"alerts": (*stored.alerts, *raised)}), raised
+
+
+def add_observation(
+    record: SessionRecord, observation: Observation, policy: EffectivePolicy
+) -> tuple[SessionRecord, list[Alert]]:
+    """Store one observation; returns the new record and the alerts it raised."""
+    batch = ObservationBatch(record, policy)
+    raised = batch.add(observation)
+    return batch.record(), raised
 
 
 def acknowledge_alert(
