@@ -115,16 +115,39 @@ def test_zarate_antidepressant_infusion_end(model_id: str) -> None:
     assert 185.0 / 1.5 <= value <= 185.0 * 1.5
 
 
-def test_herd_children_at_ten_minutes() -> None:
-    """V10: after 1 mg/kg IV, half of children are under 0.75 mg/L and nearly all over 0.1 mg/L."""
-    child = Covariates(weight_kg=32.5, age_years=8.3)
+def _herd_children_at_ten_minutes(mg_per_kg: float, percentiles: tuple[float, ...]) -> np.ndarray:
+    child = Covariates(weight_kg=32.5, age_years=8.3)  # the cohort's mean (Herd 2007 abstract)
     request = PopulationRequest(
-        "herd", Regimen((Dose(Route.IV, 32.5),)), (10.0,), 4000, 2007, child, chunk_size=1000
+        "herd",
+        Regimen((Dose(Route.IV, mg_per_kg * 32.5),)),
+        (10.0,),
+        4000,
+        2007,
+        child,
+        chunk_size=1000,
     )
-    result = simulate_population(request, percentiles=(2.5, 50.0), workers=1)
-    p2_5, median = result.bands_ng_ml["concentration"][:, 0]
-    assert median < 750.0
-    assert p2_5 > 100.0
+    result = simulate_population(request, percentiles=percentiles, workers=1)
+    return np.asarray(result.bands_ng_ml["concentration"][:, 0])
+
+
+def test_herd_children_at_ten_minutes() -> None:
+    """V10: after 1 mg/kg IV, half of children under 0.75 mg/L and nearly all over 0.1 mg/L.
+
+    "Half under 0.75 mg/L" means a median of 0.75 mg/L. The published parameters give 0.46 mg/L
+    (1.6-fold lower); the causes ruled out and the readings that reproduce the statement are
+    recorded in herd.yaml (resolutions) and VALIDATION.md. Two-sided: the median must lie within
+    2-fold of 0.75 mg/L (and below it, as measured), so a change in how the parameters are read
+    that moves it either way fails here.
+    """
+    p2_5, median = _herd_children_at_ten_minutes(1.0, (2.5, 50.0))
+    assert 750.0 / 2.0 <= median < 750.0
+    assert p2_5 > 100.0  # "nearly all over 0.1 mg/L"
+
+
+def test_herd_statement_holds_at_the_top_of_the_studied_dose_range() -> None:
+    """At 1.5 mg/kg (the study gave 1-1.5 mg/kg) between 30% and 70% of children are under 0.75."""
+    p30, p70 = _herd_children_at_ten_minutes(1.5, (30.0, 70.0))
+    assert p30 < 750.0 < p70
 
 
 @pytest.mark.parametrize(("dose_mg", "published"), [(56.0, 0.54), (84.0, 0.51)])
