@@ -4,11 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh --test
-.venv/bin/ruff check .
-.venv/bin/ruff format --check .
-.venv/bin/mypy
+venv="${KETACLINIC_VENV:-.venv}"
+"$venv/bin/ruff" check .
+"$venv/bin/ruff" format --check .
+"$venv/bin/mypy"
 set +e
-.venv/bin/pytest -n 2 --dist loadgroup "$@"
+"$venv/bin/pytest" -n 2 --dist loadgroup "$@"
 status=$?
 set -e
 # pytest's 5 means no test was collected: that is a failure here, never a pass.
