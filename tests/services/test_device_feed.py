@@ -87,10 +87,12 @@ def test_late_and_out_of_order_readings_are_accepted_in_time_order(db: Session) 
     ("values", "fragment"),
     [
         ({"systolic_mmhg": 420, "diastolic_mmhg": 80}, "Systolic"),
-        ({"heart_rate_bpm": 0}, "Heart rate"),
+        ({"heart_rate_bpm": -1}, "Heart rate"),
         ({"spo2_percent": 101}, "Oxygen saturation"),
         ({"respiratory_rate_per_min": -2}, "Respiratory"),
         ({"systolic_mmhg": "high"}, "systolic_mmhg"),
+        ({"systolic_mmhg": 80, "diastolic_mmhg": 120}, "swapped"),
+        ({"systolic_mmhg": 90, "diastolic_mmhg": 90}, "not below systolic"),
     ],
 )
 def test_impossible_values_are_rejected_with_the_reason_never_clamped(
@@ -104,6 +106,38 @@ def test_impossible_values_are_rejected_with_the_reason_never_clamped(
     assert results[1].id == rid(21)
     assert fragment.lower() in (results[1].reason or "").lower()
     assert stored(db, sid) == before + 1
+
+
+@pytest.mark.parametrize(
+    ("values", "rule"),
+    [
+        ({"respiratory_rate_per_min": 0, "spo2_percent": 93}, "respiratory-rate-low"),
+        ({"spo2_percent": 45, "heart_rate_bpm": 130}, "spo2-low"),
+        ({"spo2_percent": 0}, "spo2-low"),
+    ],
+)
+def test_the_most_dangerous_readings_are_stored_and_raise_their_alert(
+    db: Session, values: dict[str, Any], rule: str
+) -> None:
+    sid = monitoring(db, ESK)
+    results = device_feed.receive_readings(db, device_ctx(31), sid, [reading(60, 30, **values)])
+    assert statuses(results) == ["accepted"], results[0].reason
+    assert rule in results[0].alerts
+    record = sessions.get_session(db, at(32), sid)
+    alert = next(a for a in record.open_alerts if a.finding.rule_id == rule)
+    assert alert.finding.severity == "critical"
+    assert alert.observation_id == rid(60)
+    stored_values = next(o for o in record.observations if o.id == rid(60)).measures
+    assert stored_values.model_dump(exclude_none=True) == {k: float(v) for k, v in values.items()}
+
+
+def test_a_heart_rate_of_15_is_charted_not_refused(db: Session) -> None:
+    sid = monitoring(db, IV)
+    results = device_feed.receive_readings(
+        db, device_ctx(61), sid, [reading(61, 60, heart_rate_bpm=15, spo2_percent=82)]
+    )
+    assert statuses(results) == ["accepted"]
+    assert "spo2-low" in results[0].alerts
 
 
 def test_each_malformed_reading_is_rejected_on_its_own(db: Session) -> None:

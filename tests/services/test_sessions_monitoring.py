@@ -102,6 +102,33 @@ def test_checkpoints_show_late_and_missed_readings(db: Session) -> None:
     assert later["rems-bp-predose"] == "done"
 
 
+def test_a_nurse_charts_apnoea_and_desaturation_and_the_critical_alerts_open(
+    db: Session,
+) -> None:
+    sid = monitoring(db, ESK)
+    apnoea = Measures(respiratory_rate_per_min=0, spo2_percent=45, heart_rate_bpm=15)
+    record, raised = sessions.record_observation(db, at(30), sid, "apnoea", apnoea)
+    assert {a.finding.rule_id for a in raised} == {"respiratory-rate-low", "spo2-low"}
+    assert {a.finding.severity for a in raised} == {"critical"}
+    charted = next(o for o in record.observations if o.id == "apnoea")
+    assert charted.measures == apnoea
+    stored = sessions.get_session(db, at(31), sid)
+    assert {a.finding.rule_id for a in stored.open_alerts} >= {"respiratory-rate-low", "spo2-low"}
+
+
+def test_a_swapped_blood_pressure_is_refused_with_the_reason_and_nothing_written(
+    db: Session,
+) -> None:
+    sid = monitoring(db, ESK)
+    before = audit_count(db)
+    swapped = Measures(systolic_mmhg=82, diastolic_mmhg=134)
+    with pytest.raises(InvalidInput, match="swapped") as refused:
+        sessions.record_observation(db, at(30), sid, "swapped", swapped)
+    assert refused.value.field == "diastolic_mmhg"
+    assert audit_count(db) == before
+    assert all(o.id != "swapped" for o in sessions.get_session(db, at(31), sid).observations)
+
+
 def test_today_lists_the_clinic_day_with_states_and_alerts(db: Session) -> None:
     running = monitoring(db, ESK)
     sessions.record_observation(

@@ -48,8 +48,11 @@ def test_readings_need_a_value_and_plausible_numbers() -> None:
     assert moaas.value.field == "moaas"
     with pytest.raises(InvalidInput, match="C-SSRS screen risk: choose one of none, low"):
         measures_from({"cssrs_risk": "very"})
-    with pytest.raises(InvalidInput, match="from 40 to 300") as implausible:
+    with pytest.raises(InvalidInput, match="from 0 to 300") as implausible:
         measures_from({"systolic_mmhg": "400"})
     assert implausible.value.field == "systolic_mmhg"
+    # A deteriorating patient's readings are charted, not refused.
+    apnoea = measures_from({"respiratory_rate_per_min": "0", "spo2_percent": "45"})
+    assert (apnoea.respiratory_rate_per_min, apnoea.spo2_percent) == (0, 45)
     reading = measures_from({"systolic_mmhg": "128", "moaas": "5", "cssrs_risk": "none"})
     assert (reading.systolic_mmhg, reading.moaas, reading.cssrs_risk) == (128, 5, "none")

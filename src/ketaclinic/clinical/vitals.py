@@ -3,6 +3,12 @@
 ``validate_vital`` refuses a value no living adult could have (a typo, pounds typed as kilograms,
 Fahrenheit as Celsius) and never clamps it: a clamped blood pressure is a false record. The limits
 are data (``clinical/data/vitals.yaml``); they are not alert thresholds, which live elsewhere.
+
+A reading taken during a supervised session is checked with ``monitoring=True``: its floor is the
+physical one (an apnoeic patient's respiratory rate of 0, a saturation of 45 %), because the
+readings that matter most are the ones a deteriorating patient has, and refusing them would
+silence the alerts they should raise. ``blood_pressure_problem`` is the one home of the rule that
+a diastolic pressure lies below its systolic.
 """
 
 from __future__ import annotations
@@ -39,12 +45,27 @@ class VitalDefinition(BaseModel):
     max_value: float
     source: Source
     limits_source: Source
+    # The floor for readings during a supervised session (None: not monitored in sessions).
+    monitoring_min_value: float | None = Field(default=None, ge=0)
+    monitoring_limits_source: Source | None = None
 
     @model_validator(mode="after")
     def _range_is_ordered(self) -> VitalDefinition:
         if self.min_value >= self.max_value:
             raise ValueError(f"{self.id}: min_value must be below max_value")
+        if (self.monitoring_min_value is None) != (self.monitoring_limits_source is None):
+            raise ValueError(f"{self.id}: monitoring_min_value needs monitoring_limits_source")
+        if self.monitoring_min_value is not None and self.monitoring_min_value > self.min_value:
+            raise ValueError(f"{self.id}: a session reading's floor cannot be above min_value")
         return self
+
+    def allowed_range(self, *, monitoring: bool = False) -> tuple[float, float]:
+        """(lowest, highest) value accepted; ``monitoring`` for a reading during a session."""
+        if monitoring:
+            if self.monitoring_min_value is None:
+                raise InvalidInput(f"{self.display} is not a session reading.", field=self.id.value)
+            return self.monitoring_min_value, self.max_value
+        return self.min_value, self.max_value
 
 
 class BmiDefinition(BaseModel):
@@ -89,8 +110,12 @@ def vital_definition(kind: VitalKind | str) -> VitalDefinition:
     return definition
 
 
-def validate_vital(kind: VitalKind | str, value: float) -> float:
-    """Return ``value`` as a float if a living adult could have it; else raise InvalidInput."""
+def validate_vital(kind: VitalKind | str, value: float, *, monitoring: bool = False) -> float:
+    """Return ``value`` as a float if a living adult could have it; else raise InvalidInput.
+
+    ``monitoring=True`` checks a reading taken during a supervised session against the session
+    range (physical floor), so that the most dangerous readings can be charted.
+    """
     definition = vital_definition(kind)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInput(
@@ -98,14 +123,25 @@ def validate_vital(kind: VitalKind | str, value: float) -> float:
             field=definition.id.value,
         )
     number = float(value)
-    if not math.isfinite(number) or not definition.min_value <= number <= definition.max_value:
+    low, high = definition.allowed_range(monitoring=monitoring)
+    if not math.isfinite(number) or not low <= number <= high:
         raise InvalidInput(
             f"{definition.display} of {value} {definition.unit} is not physiologically possible: "
-            f"enter a value from {definition.min_value:g} to {definition.max_value:g} "
-            f"{definition.unit} (check the unit and the digits).",
+            f"enter a value from {low:g} to {high:g} {definition.unit} "
+            "(check the unit and the digits).",
             field=definition.id.value,
         )
     return number
+
+
+def blood_pressure_problem(systolic_mmhg: float, diastolic_mmhg: float) -> str | None:
+    """Why a blood pressure cannot be right, or None: the diastolic lies below the systolic."""
+    if diastolic_mmhg >= systolic_mmhg:
+        return (
+            f"diastolic {diastolic_mmhg:g} mmHg is not below systolic {systolic_mmhg:g} mmHg: "
+            "systolic must be higher than diastolic (were they swapped?)"
+        )
+    return None
 
 
 def bmi_kg_per_m2(weight_kg: float, height_cm: float) -> float:

@@ -3,8 +3,10 @@
 A monitor re-sends a batch whenever it is unsure the clinic received it, and readings may arrive
 late or out of order, so the reading's own id (the sender's UUID) decides: an id already stored
 with the same values is a duplicate and stores nothing; the same id with other values is rejected
-(a reading is never silently replaced). A physiologically impossible value rejects its reading
-with the field and the allowed range; it is never dropped or clamped. Each reading is judged on
+(a reading is never silently replaced). A physiologically impossible value (below the physical
+floor, above the plausibility limit, a diastolic not below its systolic) rejects its reading with
+the field and the allowed range; it is never dropped or clamped. The floor is 0, so a monitor's
+apnoea or desaturation reading is stored and raises its alert. Each reading is judged on
 its own: one bad reading does not lose the good ones of its batch.
 
 Devices authenticate with a per-device bearer token (allowed by the issue until the web sign-in
@@ -142,12 +144,12 @@ def _judge(
     try:
         reading = _parse(raw, index)
         measures = Measures(**reading.model_dump(include=set(VITAL_FIELDS)))
+        observation = core.Observation(
+            id=reading.id, taken_at=reading.taken_at, measures=measures,
+            recorded_by=ctx.actor.display_name,
+        )  # fmt: skip
     except InvalidInput as exc:
         return ReadingResult(rid, "rejected", exc.message)
-    observation = core.Observation(
-        id=reading.id, taken_at=reading.taken_at, measures=measures,
-        recorded_by=ctx.actor.display_name,
-    )  # fmt: skip
     stored = batch.stored(reading.id)
     if stored is not None:
         same = stored.taken_at == observation.taken_at and stored.measures == measures

@@ -170,7 +170,9 @@ def load_record(
         predose=PredoseResult.model_validate(row.predose) if row.predose else None,
         dosing=dosing,
         observations=tuple(
-            Observation(
+            # Checked when stored; not re-judged on load, so a reading stored before a rule was
+            # tightened (a swapped blood pressure) cannot make the whole session unreadable.
+            Observation.model_construct(
                 id=r.client_id,
                 taken_at=r.taken_at,
                 recorded_by=r.recorded_by,

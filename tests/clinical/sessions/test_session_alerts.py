@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from ketaclinic.clinical.policy import ProtocolKind, default_policy, effective_policy
 from ketaclinic.clinical.sessions.alerts import Measures, alert_rules, evaluate_alerts
+from ketaclinic.clinical.vitals import validate_vital, vital_definition
 from ketaclinic.errors import InvalidInput
 
 AT = datetime(2026, 3, 2, 9, 55, tzinfo=UTC)
@@ -125,6 +126,56 @@ def test_missing_measures_fire_nothing_and_bad_values_are_refused() -> None:
         evaluate_alerts(
             Measures(), BASE, default_policy("iv-racemic"), observed_at=datetime(2026, 1, 1)
         )
+
+
+@pytest.mark.parametrize(
+    ("reading", "rules"),
+    [
+        ({"respiratory_rate_per_min": 0}, {"respiratory-rate-low"}),
+        ({"spo2_percent": 45}, {"spo2-low"}),
+        ({"spo2_percent": 0, "respiratory_rate_per_min": 2}, {"spo2-low", "respiratory-rate-low"}),
+        ({"heart_rate_bpm": 15}, set()),
+        ({"heart_rate_bpm": 0, "systolic_mmhg": 30, "diastolic_mmhg": 10}, set()),
+    ],
+)
+def test_a_deteriorating_patients_readings_are_accepted_and_raise_critical_alerts(
+    reading: dict[str, float], rules: set[str]
+) -> None:
+    measures = Measures(**reading)
+    findings = evaluate_alerts(measures, BASE, default_policy("iv-racemic"), observed_at=AT)
+    assert {f.rule_id for f in findings} == rules
+    assert all(f.severity == "critical" for f in findings)
+
+
+@pytest.mark.parametrize(
+    ("reading", "field"),
+    [
+        ({"respiratory_rate_per_min": -1}, "Respiratory rate"),
+        ({"spo2_percent": 100.5}, "Oxygen saturation"),
+        ({"heart_rate_bpm": -3}, "Heart rate"),
+        ({"heart_rate_bpm": float("nan")}, "Heart rate"),
+        ({"systolic_mmhg": 400}, "Systolic"),
+    ],
+)
+def test_session_readings_still_refuse_impossible_values(
+    reading: dict[str, float], field: str
+) -> None:
+    with pytest.raises(InvalidInput, match=f"{field}.*not physiologically possible"):
+        Measures(**reading)
+
+
+def test_the_session_floor_is_the_vitals_data_not_the_patient_record_limit() -> None:
+    # The patient record refuses a respiratory rate of 0 (a data-entry limit); a session reading
+    # uses the physical floor from the same file.
+    definition = vital_definition("respiratory_rate_per_min")
+    assert definition.monitoring_min_value is not None
+    assert definition.monitoring_limits_source is not None
+    assert definition.monitoring_min_value < definition.min_value
+    with pytest.raises(InvalidInput):
+        validate_vital("respiratory_rate_per_min", definition.monitoring_min_value)
+    assert Measures(respiratory_rate_per_min=definition.monitoring_min_value)
+    with pytest.raises(InvalidInput, match="not a session reading"):
+        validate_vital("temperature_c", 37.0, monitoring=True)
 
 
 @settings(deadline=None)  # a shared 2-core machine: time is not what these test

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ketaclinic.clinical.medications import lookup_drug
 from ketaclinic.clinical.treatment_resistance import AntidepressantTrial
+from ketaclinic.clinical.vitals import blood_pressure_problem
 from ketaclinic.clinical.vocabulary import ConditionId, ConditionStatus, MedicationClass, Sex
 
 
@@ -61,8 +62,9 @@ class BloodPressure(_Strict):
 
     @model_validator(mode="after")
     def _systolic_above_diastolic(self) -> BloodPressure:
-        if self.systolic_mmhg <= self.diastolic_mmhg:
-            raise ValueError("systolic must be higher than diastolic (were they swapped?)")
+        problem = blood_pressure_problem(self.systolic_mmhg, self.diastolic_mmhg)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
 

@@ -69,11 +69,12 @@ class Measures(BaseModel):
 
     @model_validator(mode="after")
     def _check_values(self) -> Measures:
-        # One plausibility table for the whole project: the patient-record vitals data.
+        # One plausibility table for the whole project (the vitals data), with the session floor:
+        # an apnoeic or desaturating patient's reading must be charted so its alert can fire.
         for kind in _VITAL_FIELDS:
             value = getattr(self, kind)
             if value is not None:
-                validate_vital(kind, value)
+                validate_vital(kind, value, monitoring=True)
         if self.cssrs_risk is not None and self.cssrs_risk not in CSSRS_RISK_LEVELS:
             raise ValueError(
                 f"cssrs_risk {self.cssrs_risk!r} is not one of {', '.join(CSSRS_RISK_LEVELS)}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ketaclinic.clinical.policy import EffectivePolicy, ProtocolKind
 from ketaclinic.clinical.sessions import mar
@@ -25,6 +25,7 @@ from ketaclinic.clinical.sessions.lifecycle import (
     make_step,
 )
 from ketaclinic.clinical.sessions.predose import PredoseResult
+from ketaclinic.clinical.vitals import blood_pressure_problem
 from ketaclinic.errors import InvalidInput, RuleViolation
 
 
@@ -36,6 +37,17 @@ class Observation(BaseModel):
     taken_at: datetime
     measures: Measures
     recorded_by: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _blood_pressure_in_order(self) -> Observation:
+        # Checked on the reading, not on Measures: a baseline merged from several readings may
+        # pair one reading's systolic with another's diastolic.
+        systolic, diastolic = self.measures.systolic_mmhg, self.measures.diastolic_mmhg
+        if systolic is not None and diastolic is not None:
+            problem = blood_pressure_problem(systolic, diastolic)
+            if problem is not None:
+                raise InvalidInput(f"Blood pressure: {problem}.", field="diastolic_mmhg")
+        return self
 
 
 class Acknowledgement(BaseModel):
