@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from ketaclinic.clinical.questionnaires import get_instrument, list_instruments, score
+from ketaclinic.clinical.questionnaires import (
+    InvalidAnswers,
+    get_instrument,
+    list_instruments,
+    score,
+)
 from ketaclinic.errors import InvalidInput, NotFound
 
 
@@ -111,3 +116,53 @@ def test_to_json_flattens_extras_and_keeps_fixed_fields() -> None:
         "item_answers",
     ]  # fmt: skip
     assert payload["alerts"][0]["id"] == "cssrs-low-risk"
+
+
+def test_every_problem_is_reported_in_one_message() -> None:
+    # Item 1 out of range and item 2 missing: a nurse correcting the form sees both at once.
+    with pytest.raises(InvalidAnswers) as raised:
+        score("phq9", {"q1": 4, **{f"q{n}": 0 for n in range(3, 10)}})
+    assert raised.value.field == "q1"  # the first problem in the form's order
+    assert list(raised.value.problems) == ["q1", "q2"]
+    assert "item 1" in raised.value.problems["q1"]
+    assert "0 to 3" in raised.value.problems["q1"]
+    assert "missing" in raised.value.problems["q2"]
+    # Each problem is one "field: text" part of the message, as the pages split it.
+    parts = raised.value.message.split("; ")
+    assert [part.partition(": ")[0] for part in parts] == ["q1", "q2"]
+
+
+def test_short_list_reports_every_missing_item_and_every_bad_value() -> None:
+    with pytest.raises(InvalidAnswers) as raised:
+        score("gad7", [0, 9, 0, 0, 0])
+    assert list(raised.value.problems) == ["q2", "q6", "q7"]
+    assert "needs 7 answers, 5 were given" in raised.value.problems["q6"]
+
+
+def test_unknown_keys_come_after_the_items() -> None:
+    with pytest.raises(InvalidAnswers) as raised:
+        score("phq2", {"q1": 0, "q3": 1, "extra": 2})
+    assert list(raised.value.problems) == ["q2", "q3", "extra"]
+
+
+def test_long_list_with_a_bad_value_reports_both() -> None:
+    with pytest.raises(InvalidAnswers) as raised:
+        score("phq2", [0, 5, 0])
+    assert list(raised.value.problems) == ["q2", "answers"]
+
+
+def test_skip_logic_and_range_problems_together() -> None:
+    # C-SSRS: item 3 answered without a yes to item 2, and item 4 not a yes/no value.
+    with pytest.raises(InvalidAnswers) as raised:
+        score("cssrs-screener", [1, 0, 1, 2, 0, 0, 0])
+    assert list(raised.value.problems) == ["q3", "q4"]
+    assert "enter 0" in raised.value.problems["q3"]
+
+
+def test_no_single_problem_text_contains_the_separator() -> None:
+    for instrument in list_instruments():
+        answers: dict[str, Any] = {item.id: 99 for item in instrument.items}
+        with pytest.raises(InvalidAnswers) as raised:
+            score(instrument.id, {**answers, "unknown": 0})
+        for text in raised.value.problems.values():
+            assert "; " not in text, text

@@ -7,10 +7,10 @@ rules and outcome rules (cluster, triage, threshold) from the instrument file.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
+from ketaclinic.clinical.questionnaires.answers import Answers, validated_answers
 from ketaclinic.clinical.questionnaires.loader import get_instrument
 from ketaclinic.clinical.questionnaires.models import (
     AlertRule,
@@ -20,17 +20,14 @@ from ketaclinic.clinical.questionnaires.models import (
     Condition,
     ConfigurableCutoff,
     Instrument,
-    Item,
     ThresholdRule,
     TriageRule,
     compare,
 )
-from ketaclinic.clinical.questionnaires.results import Alert, ScoreResult
+from ketaclinic.clinical.questionnaires.results import Alert, ScoreResult, ScoringSettings
 from ketaclinic.errors import InvalidInput
 
-Answers = Sequence[int | float] | Mapping[str, int | float]
-
-_OP_WORDS = {"==": "answered", ">=": "at least", ">": "above", "<=": "at most", "<": "below"}
+__all__ = ["Answers", "score"]
 
 
 def score(
@@ -50,7 +47,7 @@ def score(
     a cited alternative set of severity bands where sources disagree (default: the first cited).
     """
     instrument = get_instrument(instrument_id)
-    values = _validated_answers(instrument, answers)
+    values = validated_answers(instrument, answers)
     scored = _apply_reverse(instrument, values)
     total, domain_scores = _total(instrument, scored)
     subscales: dict[str, int] = dict(domain_scores)
@@ -63,8 +60,13 @@ def score(
     alerts = [_alert(rule) for rule in instrument.alerts if _holds(rule.when, total, values)]
     extras: dict[str, Any] = {}
     chosen = dict(cutoffs or {})
+    applied_cutoffs: dict[str, float | None] = {}
     for rule in instrument.rules:
         override = _cutoff_override(instrument, rule.id, chosen)
+        configurable = _rule_cutoff(rule)
+        if configurable is not None:
+            overridden, value = override
+            applied_cutoffs[rule.id] = value if overridden else configurable.default
         if isinstance(rule, ClusterRule):
             met, by_cluster = _cluster(rule, values, total, override)
             extras[rule.id] = met
@@ -92,6 +94,11 @@ def score(
         subscales=dict(subscales),
         item_answers=dict(values),
         extras=extras,
+        # Everything besides the answers that shaped this result, so a stored score can be
+        # re-derived exactly: score(id, item_answers, **settings.as_arguments()).
+        settings=ScoringSettings(
+            cutoffs=applied_cutoffs, band_set=band_set, baseline_total=baseline_total
+        ),
     )
 
 
@@ -104,106 +111,6 @@ def _bands(instrument: Instrument, band_set: str | None) -> tuple[Band, ...]:
             f"{instrument.short_name} has no band set {band_set!r}; alternatives: {known}.",
             field="band_set",
         ) from None
-
-
-def _validated_answers(instrument: Instrument, answers: Answers) -> dict[str, int]:
-    if isinstance(answers, Mapping):
-        keyed = _from_mapping(instrument, answers)
-    elif isinstance(answers, Sequence) and not isinstance(answers, str | bytes):
-        keyed = _from_sequence(instrument, answers)
-    else:
-        raise InvalidInput(
-            f"{instrument.short_name} answers must be a list in published item order or an "
-            "object keyed by item id.",
-            field="answers",
-        )
-    values = {
-        item.id: _checked_value(instrument, item, keyed[item.id]) for item in instrument.items
-    }
-    _check_skip_logic(instrument, values)
-    return values
-
-
-def _check_skip_logic(instrument: Instrument, values: Mapping[str, int]) -> None:
-    for item in instrument.items:
-        gate = item.asked_only_if
-        if gate is None or gate.item_id is None:
-            continue
-        if (
-            not compare(values[gate.item_id], gate.op, gate.value)
-            and values[item.id] != item.min_value
-        ):
-            source = instrument.item(gate.item_id)
-            raise InvalidInput(
-                f"{instrument.short_name} item {item.number} ({item.id}, {item.label}) is asked "
-                f"only when item {source.number} ({source.label}) is "
-                f"{_OP_WORDS[gate.op]} {gate.value:g}; "
-                f"with the answer given to item {source.number}, enter {item.min_value} for it.",
-                field=item.id,
-            )
-
-
-def _from_sequence(instrument: Instrument, answers: Sequence[Any]) -> dict[str, Any]:
-    count = len(instrument.items)
-    if len(answers) < count:
-        missing = instrument.items[len(answers)]
-        raise InvalidInput(
-            f"{instrument.short_name} needs {count} answers; item {missing.number} "
-            f"({missing.id}, {missing.label}) is missing: enter {missing.describe_allowed()}.",
-            field=missing.id,
-        )
-    if len(answers) > count:
-        raise InvalidInput(
-            f"{instrument.short_name} has {count} items, but {len(answers)} answers were given; "
-            f"answer {count + 1} matches no item.",
-            field="answers",
-        )
-    return {item.id: value for item, value in zip(instrument.items, answers, strict=True)}
-
-
-def _from_mapping(instrument: Instrument, answers: Mapping[Any, Any]) -> dict[str, Any]:
-    by_key = {item.id: item for item in instrument.items}
-    by_key.update({str(item.number): item for item in instrument.items})
-    keyed: dict[str, Any] = {}
-    for key, value in answers.items():
-        item = by_key.get(str(key))
-        if item is None:
-            raise InvalidInput(
-                f"{instrument.short_name} has no item {key!r}; its items are "
-                f"{', '.join(instrument.item_ids)}.",
-                field=str(key),
-            )
-        if item.id in keyed:
-            raise InvalidInput(
-                f"Item {item.number} ({item.id}) of {instrument.short_name} was answered twice.",
-                field=item.id,
-            )
-        keyed[item.id] = value
-    for item in instrument.items:
-        if item.id not in keyed:
-            raise InvalidInput(
-                f"{instrument.short_name} item {item.number} ({item.id}, {item.label}) is "
-                f"missing: enter {item.describe_allowed()}.",
-                field=item.id,
-            )
-    return keyed
-
-
-def _checked_value(instrument: Instrument, item: Item, raw: Any) -> int:
-    allowed = item.allowed_values
-    number: int | None = None
-    # bool is an int in Python; a tick box must still be entered as 0 or 1.
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        number = raw
-    elif isinstance(raw, float) and math.isfinite(raw) and raw.is_integer():
-        number = int(raw)
-    if number is None or number not in allowed:
-        raise InvalidInput(
-            f"{instrument.short_name} item {item.number} ({item.id}, {item.label}): {raw!r} is "
-            f"not allowed; enter {item.describe_allowed()}.",
-            field=item.id,
-        )
-    return number
 
 
 def _apply_reverse(instrument: Instrument, values: dict[str, int]) -> dict[str, int]:

@@ -30,7 +30,7 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 # Rule results appear beside these fields in ScoreResult.to_json(), so no rule may use them.
 RESERVED_RESULT_KEYS = frozenset(
     {"instrument", "version", "total", "severity", "severity_label", "alerts", "subscales"}
-    | {"item_answers"}
+    | {"item_answers", "scoring_settings"}
 )
 
 
