@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +22,27 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    clinic_timezone: str = Field(
+        default="UTC",
+        description="The clinic's IANA time zone (e.g. Europe/London, America/Los_Angeles): its "
+        "calendar day and the times every page and report shows. Times are stored in UTC.",
+    )
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"KETACLINIC_CLINIC_TIMEZONE: '{value}' is not a time zone; use an IANA name such "
+                "as UTC, Europe/London, America/New_York or Pacific/Auckland"
+            ) from None
+        return value
+
+    @property
+    def clinic_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.clinic_timezone)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -19,6 +19,7 @@ from ketaclinic.errors import InvalidInput
 from ketaclinic.services.audit import (
     GENESIS_HASH,
     AuditFilter,
+    ChainCheckpoint,
     canonical_json,
     compute_entry_hash,
     export_events,
@@ -108,6 +109,42 @@ def test_entries_link_to_the_previous_and_the_chain_verifies(db: Session) -> Non
 
 def test_empty_trail_verifies(db: Session) -> None:
     assert verify_chain(db).ok
+
+
+def test_an_incremental_check_walks_only_the_new_entries_and_catches_their_tampering(
+    db: Session,
+) -> None:
+    _write(db, 4)
+    first = verify_chain(db)
+    checkpoint = ChainCheckpoint.after(first)
+    assert checkpoint == ChainCheckpoint(4, db.scalars(select(AuditEvent.entry_hash).where(
+        AuditEvent.sequence == 4)).one())  # fmt: skip
+    more = [
+        record_event(db, NURSE, "patient.read", "patient", f"q{i}", now=T0 + timedelta(hours=i))
+        for i in range(3)
+    ]
+    db.commit()
+    again = verify_chain(db, since=checkpoint)
+    assert (again.ok, again.entries_checked, again.resumed_after) == (True, 7, 4)
+    assert again.last_hash == more[-1].entry_hash
+    db.execute(text("UPDATE audit_events SET action = 'patient.change' WHERE sequence = 6"))
+    db.commit()
+    broken = verify_chain(db, since=checkpoint)
+    assert (broken.ok, broken.first_broken_sequence) == (False, 6)
+
+
+def test_an_altered_checkpoint_entry_makes_the_check_walk_the_whole_chain(db: Session) -> None:
+    _write(db, 5)
+    checkpoint = ChainCheckpoint.after(verify_chain(db))
+    assert checkpoint is not None
+    db.execute(text("UPDATE audit_events SET actor_name = 'Nobody' WHERE sequence = 5"))
+    db.commit()
+    result = verify_chain(db, since=checkpoint)
+    assert (result.ok, result.resumed_after, result.first_broken_sequence) == (False, 0, 5)
+    # The full walk is what finds an entry altered before the checkpoint.
+    db.execute(text("UPDATE audit_events SET actor_name = 'Nobody' WHERE sequence = 2"))
+    db.commit()
+    assert verify_chain(db).first_broken_sequence == 2
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 
 from fastapi import FastAPI
@@ -107,3 +108,36 @@ def test_concurrent_requests_that_read_and_audit_all_succeed(
     assert statuses == [200] * 60
     verdict = signed_in["administrator"].get("/api/audit/verify").json()
     assert verdict["ok"] is True
+
+
+def test_the_audit_page_checks_new_entries_and_walks_the_whole_chain_on_demand(
+    signed_in: dict[str, TestClient], session_factory: SessionFactory
+) -> None:
+    admin = signed_in["administrator"]
+    first = admin.get("/admin/audit").text
+    assert "The whole chain was walked just now." in first
+    second = admin.get("/admin/audit").text
+    assert "Chain verified" in second
+    assert re.search(r"Entries after #\d+ were checked now", second)
+    # An entry altered before the page's last check is found by the full walk it offers.
+    with session_factory() as db:
+        db.execute(text("UPDATE audit_events SET actor_name = 'Nobody' WHERE sequence = 2"))
+        db.commit()
+    assert 'href="/admin/audit?verify=full"' in second
+    full = admin.get("/admin/audit", params={"verify": "full"}).text
+    assert "audit trail broken at entry 2" in full
+    # After a failure the next load walks everything again, so the warning stays.
+    assert "audit trail broken at entry 2" in admin.get("/admin/audit").text
+
+
+def test_an_entry_altered_after_the_last_check_shows_on_the_next_load(
+    signed_in: dict[str, TestClient], session_factory: SessionFactory
+) -> None:
+    admin = signed_in["administrator"]
+    admin.get("/admin/audit")
+    admin.get("/api/audit/events", params={"limit": 1})  # a new entry after the checkpoint
+    with session_factory() as db:
+        last = db.scalar(text("SELECT max(sequence) FROM audit_events"))
+        db.execute(text(f"UPDATE audit_events SET action = 'x' WHERE sequence = {last}"))
+        db.commit()
+    assert f"audit trail broken at entry {last}" in admin.get("/admin/audit").text

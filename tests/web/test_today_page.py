@@ -82,3 +82,68 @@ def test_an_empty_day_says_so(signed_in: dict[str, TestClient]) -> None:
 def test_only_clinical_staff_see_today(role: str, signed_in: dict[str, TestClient]) -> None:
     assert signed_in[role].get("/today").status_code == 403
     assert signed_in[role].get("/today/board").status_code == 403
+
+
+def _board_reads(factory: SessionFactory) -> int:
+    return audit_actions(factory).count("session.today.read")
+
+
+def test_an_idle_today_screen_still_times_out(
+    signed_in: dict[str, TestClient], clock: Clock
+) -> None:
+    """The board polls every 30 s; polling is not activity, so nobody at the screen means the
+    15-minute idle time-out still signs it out, and htmx is told to go to the sign-in page."""
+    nurse = signed_in["nurse"]
+    assert nurse.get("/today").status_code == 200
+    poll = {"HX-Request": "true", "HX-Current-URL": "http://testserver/today"}
+    for _ in range(28):  # 14 minutes of polling every 30 s
+        clock.advance(seconds=30)
+        assert nurse.get("/today/board", headers=poll).status_code == 200
+    clock.advance(minutes=1, seconds=30)  # 15.5 minutes since the page was opened
+    refused = nurse.get("/today/board", headers=poll, follow_redirects=False)
+    assert refused.status_code == 401
+    assert refused.headers["HX-Redirect"] == "/sign-in?next=/today&expired=1"
+    assert (
+        nurse.get("/today", follow_redirects=False)
+        .headers["location"]
+        .startswith("/sign-in?next=/today&expired=1")
+    )
+
+
+def test_a_click_is_activity_where_a_poll_is_not(
+    signed_in: dict[str, TestClient], clock: Clock
+) -> None:
+    nurse = signed_in["nurse"]
+    clock.advance(minutes=10)
+    assert nurse.get("/today").status_code == 200  # the nurse opens the page: activity
+    clock.advance(minutes=10)
+    assert nurse.get("/today/board").status_code == 200  # 10 minutes idle: still signed in
+    assert nurse.get("/session/status").json()["seconds_left"] == 5 * 60
+
+
+def test_polling_writes_the_board_read_when_it_changes_or_every_ten_minutes(
+    clinic_day: dict[str, object], signed_in: dict[str, TestClient],
+    session_factory: SessionFactory, clock: Clock,
+) -> None:  # fmt: skip
+    nurse = signed_in["nurse"]
+    nurse.get("/today")
+    assert _board_reads(session_factory) == 1
+    for _ in range(8):  # four minutes of polling, nothing changes on the board
+        clock.advance(seconds=30)
+        nurse.get("/today/board")
+    assert _board_reads(session_factory) == 1
+    with transaction(session_factory) as db:  # a session is booked for this afternoon
+        sessions.schedule_session(db, at(200), new_patient(db), IV, T0 + timedelta(hours=6))
+    clock.advance(seconds=30)
+    nurse.get("/today/board")
+    assert _board_reads(session_factory) == 2, "new content on the board is a new read"
+    for _ in range(19):  # nine and a half minutes more: within ten minutes of that read
+        clock.advance(seconds=30)
+        nurse.get("/today/board")
+    assert _board_reads(session_factory) == 2
+    clock.advance(seconds=31)
+    nurse.get("/today/board")
+    assert _board_reads(session_factory) == 3, "an open board is recorded at least every 10 min"
+    # Another person's refresh is their own read.
+    signed_in["prescriber"].get("/today/board")
+    assert _board_reads(session_factory) == 4

@@ -140,13 +140,20 @@ def record_event(
 
 @dataclass(frozen=True)
 class VerificationResult:
-    """The outcome of walking the chain. ``first_broken_sequence`` names where it breaks."""
+    """The outcome of walking the chain. ``first_broken_sequence`` names where it breaks.
+
+    ``entries_checked`` is the length of the chain that checks out; after an incremental check
+    (``verify_chain(since=...)``) the entries up to ``resumed_after`` were verified earlier and
+    only the later ones were walked now. ``last_hash`` is where the next incremental check starts.
+    """
 
     ok: bool
     entries_checked: int
     first_broken_sequence: int | None = None
     first_broken_id: str | None = None
     reason: str | None = None
+    resumed_after: int = 0
+    last_hash: str = GENESIS_HASH
 
     def describe(self) -> str:
         if self.ok:
@@ -157,13 +164,51 @@ class VerificationResult:
         )
 
 
-def verify_chain(db: Session, *, batch_size: int = 1000) -> VerificationResult:
-    """Check every entry's hash, its link to the previous entry and that no entry is missing."""
-    expected_previous = GENESIS_HASH
-    expected_sequence = 1
-    checked = 0
+@dataclass(frozen=True)
+class ChainCheckpoint:
+    """An entry up to which the chain was verified: later checks need only walk what follows."""
+
+    sequence: int
+    entry_hash: str
+
+    @classmethod
+    def after(cls, result: VerificationResult) -> ChainCheckpoint | None:
+        return cls(result.entries_checked, result.last_hash) if result.ok else None
+
+
+def _checkpoint_holds(db: Session, since: ChainCheckpoint) -> bool:
+    """The checkpoint entry is still there, unchanged (else the caller walks the whole chain)."""
+    if since.sequence == 0:
+        return since.entry_hash == GENESIS_HASH
+    entry = db.scalars(select(AuditEvent).where(AuditEvent.sequence == since.sequence)).first()
+    return (
+        entry is not None
+        and entry.entry_hash == since.entry_hash
+        and compute_entry_hash(entry) == since.entry_hash
+    )
+
+
+def verify_chain(
+    db: Session, *, batch_size: int = 1000, since: ChainCheckpoint | None = None
+) -> VerificationResult:
+    """Check every entry's hash, its link to the previous entry and that no entry is missing.
+
+    With ``since`` (an earlier successful check), only the entries after it are walked, once the
+    checkpoint entry itself is found unchanged; otherwise the whole chain is. An incremental check
+    cannot see an alteration of entries before the checkpoint: the full walk (this function
+    without ``since``, ``ketaclinic audit verify``) is the one that proves the whole trail.
+    """
+    if since is not None and not _checkpoint_holds(db, since):
+        since = None
+    start = since or ChainCheckpoint(0, GENESIS_HASH)
+    expected_previous = start.entry_hash
+    expected_sequence = start.sequence + 1
+    checked = start.sequence
     statement = (
-        select(AuditEvent).order_by(AuditEvent.sequence).execution_options(yield_per=batch_size)
+        select(AuditEvent)
+        .where(AuditEvent.sequence > start.sequence)
+        .order_by(AuditEvent.sequence)
+        .execution_options(yield_per=batch_size)
     )
     for entry in db.scalars(statement):
         problem = None
@@ -174,7 +219,9 @@ def verify_chain(db: Session, *, batch_size: int = 1000) -> VerificationResult:
         elif compute_entry_hash(entry) != entry.entry_hash:
             problem = "its content no longer matches its hash (the entry was altered)"
         if problem is not None:
-            return VerificationResult(False, checked, entry.sequence, entry.id, problem)
+            return VerificationResult(
+                False, checked, entry.sequence, entry.id, problem, resumed_after=start.sequence
+            )
         checked += 1
         expected_previous = entry.entry_hash
         expected_sequence += 1
@@ -187,8 +234,11 @@ def verify_chain(db: Session, *, batch_size: int = 1000) -> VerificationResult:
             None,
             f"the chain ends at entry {checked} but {head.last_sequence} were written "
             "(entries were removed from the end)",
+            resumed_after=start.sequence,
         )
-    return VerificationResult(True, checked)
+    return VerificationResult(
+        True, checked, resumed_after=start.sequence, last_hash=expected_previous
+    )
 
 
 @dataclass(frozen=True)

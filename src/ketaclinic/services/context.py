@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, tzinfo
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,14 @@ SYSTEM = Actor(user_id=None, role="system", display_name="ketaclinic system")
 
 @dataclass(frozen=True)
 class RequestContext:
-    """The actor and the time of a call (the clinical core never reads the clock)."""
+    """The actor and the time of a call (the clinical core never reads the clock), and the
+    clinic's time zone: its calendar day decides "today", "same day" and the REMS dates."""
 
     actor: Actor
     now: datetime
+    clinic_tz: tzinfo = UTC
+
+    @property
+    def today(self) -> date:
+        """The clinic's calendar day at ``now``."""
+        return self.now.astimezone(self.clinic_tz).date()

@@ -64,8 +64,14 @@ class TodayEntry:
 _SEVERITY_ORDER = ("warning", "urgent", "critical")
 
 
-def today_list(db: Session, ctx: RequestContext, day: date, clinic_tz: tzinfo) -> list[TodayEntry]:
-    """Every session scheduled on ``day`` (a calendar day in the clinic's time zone)."""
+def today_list(
+    db: Session, ctx: RequestContext, day: date, clinic_tz: tzinfo, *, audit: bool = True
+) -> list[TodayEntry]:
+    """Every session scheduled on ``day`` (a calendar day in the clinic's time zone).
+
+    ``audit=False`` leaves the audit entry to the caller (the Today board writes one entry for
+    all it shows, and not on every refresh).
+    """
     start = datetime.combine(day, time(0, 0), tzinfo=clinic_tz)
     rows = db.scalars(
         select(SupervisedSessionRow)
@@ -98,8 +104,9 @@ def today_list(db: Session, ctx: RequestContext, day: date, clinic_tz: tzinfo) -
                 next_checkpoint_at=min((p.checkpoint.due_at for p in open_points), default=None),
             )
         )  # fmt: skip
-    record_event(
-        db, ctx.actor, "session.today.read", "session", None,
-        detail={"day": day.isoformat(), "sessions": len(entries)}, now=ctx.now,
-    )  # fmt: skip
+    if audit:
+        record_event(
+            db, ctx.actor, "session.today.read", "session", None,
+            detail={"day": day.isoformat(), "sessions": len(entries)}, now=ctx.now,
+        )  # fmt: skip
     return entries

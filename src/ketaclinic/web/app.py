@@ -12,7 +12,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -89,6 +89,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
         if _wants_json(request):
             return JSONResponse({"error": message, "field": None}, status_code=401)
+        if request.headers.get("hx-request") == "true":
+            # A polled fragment: a redirect would be followed inside the request and the sign-in
+            # page swapped into the board, so tell htmx to move the whole page instead.
+            page = request.headers.get("hx-current-url", "")
+            back = urlsplit(page).path if page else "/"
+            target = f"/sign-in?next={quote(back)}" + ("&expired=1" if exc.expired else "")
+            return Response(status_code=401, headers={"HX-Redirect": target})
         target = f"/sign-in?next={quote(request.url.path)}" + ("&expired=1" if exc.expired else "")
         return RedirectResponse(target, status_code=303)
 
@@ -145,7 +152,8 @@ def create_app(
     on_sqlite = bind is not None and bind.dialect.name == "sqlite"
     # See deps.get_db: SQLite request transactions take turns within this process.
     app.state.database_lock = threading.Lock() if on_sqlite else None
-    app.state.templates = make_templates()
+    app.state.clinic_zone = settings.clinic_zone
+    app.state.templates = make_templates(settings.clinic_zone)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     _install_error_handlers(app)
     _include_routes(app)

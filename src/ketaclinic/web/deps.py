@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, params
@@ -22,7 +22,7 @@ from fastapi.routing import iter_route_contexts
 from sqlalchemy.orm import Session
 
 from ketaclinic.errors import PermissionDenied
-from ketaclinic.services.context import Actor
+from ketaclinic.services.context import Actor, RequestContext
 from ketaclinic.services.users import actor_for
 from ketaclinic.storage.tables.access import User
 from ketaclinic.web.permissions import permission_matrix, split_permission
@@ -72,6 +72,20 @@ def now_utc(request: Request) -> datetime:
 Now = Annotated[datetime, Depends(now_utc)]
 
 
+def clinic_zone(request: Request) -> tzinfo:
+    """The clinic's time zone (``KETACLINIC_CLINIC_TIMEZONE``): its day and displayed times."""
+    zone: tzinfo = request.app.state.clinic_zone
+    return zone
+
+
+ClinicZone = Annotated[tzinfo, Depends(clinic_zone)]
+
+
+def clinic_today(now: datetime, zone: tzinfo) -> date:
+    """The clinic's calendar day at ``now``: a clinic east of UTC starts its day before UTC does."""
+    return now.astimezone(zone).date()
+
+
 def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
@@ -86,8 +100,9 @@ def _load_user(request: Request, db: Session, now: datetime) -> User | None:
     token = request.cookies.get(cookie_name)
     if token:
         resumed = resume_session(
-            db, token, idle_timeout=request.app.state.security.idle_timeout, now=now
-        )
+            db, token, idle_timeout=request.app.state.security.idle_timeout, now=now,
+            touch=not getattr(request.state, "passive", False),
+        )  # fmt: skip
         if resumed is None:
             request.state.session_expired = True
             # Keep the "ended" mark of an idle session even though the request will fail.
@@ -111,6 +126,16 @@ def signed_in_user(request: Request, db: DbSession, now: Now) -> User:
     return user
 
 
+def passive_request(request: Request) -> None:
+    """Marks a request the page makes on its own (the Today board's polling): it does not count as
+    activity, so an unattended screen still reaches the idle time-out.
+
+    List it before the permission check in ``dependencies=[Passive, ...]``: dependencies are solved
+    in order, and the signed-in person is loaded (and their session touched) only once.
+    """
+    request.state.passive = True
+
+
 def public_route() -> None:
     """Marks a route open to everyone; it does nothing else."""
 
@@ -119,6 +144,7 @@ setattr(public_route, ACCESS_ATTRIBUTE, "public")
 setattr(signed_in_user, ACCESS_ATTRIBUTE, "signed_in")
 
 Public = Depends(public_route)
+Passive = Depends(passive_request)
 SignedIn = Depends(signed_in_user)
 CurrentUser = Annotated[User, Depends(signed_in_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
@@ -129,6 +155,14 @@ def current_actor(request: Request, user: CurrentUser) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def request_context(actor: CurrentActor, now: Now, zone: ClinicZone) -> RequestContext:
+    """Who, when, and the clinic's time zone, for a service call."""
+    return RequestContext(actor, now, zone)
+
+
+CurrentContext = Annotated[RequestContext, Depends(request_context)]
 
 
 def require(permission: str) -> Callable[..., User]:

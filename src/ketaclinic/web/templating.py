@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +73,27 @@ def secure_cookies(request: Request) -> bool:
     return configured if configured is not None else request.url.scheme == "https"
 
 
-def make_templates() -> Jinja2Templates:
+def in_zone(moment: datetime | None, zone: tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) time as the clinic reads it; '' for none. A naive time is taken as UTC
+    (the database never returns one, but a page must not show a shifted time if it did)."""
+    if moment is None:
+        return ""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(zone).strftime(fmt)
+
+
+def make_templates(clinic_zone: tzinfo = UTC) -> Jinja2Templates:
+    """Templates with the clinic's time zone: ``{{ moment|clinic_time("%H:%M") }}`` shows a time
+    in it, ``clinic_zone_name`` says which zone that is."""
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     templates.env.globals["disclaimer"] = CLINICAL_DISCLAIMER
+    templates.env.globals["clinic_zone_name"] = str(clinic_zone)
+    templates.env.filters["clinic_time"] = partial(_clinic_time, zone=clinic_zone)
     return templates
+
+
+def _clinic_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M", *, zone: tzinfo) -> str:
+    return in_zone(moment, zone, fmt)
 
 
 def render(

@@ -164,6 +164,21 @@ def audit_filter(
 AuditCriteria = Annotated[audit.AuditFilter, Depends(audit_filter)]
 
 
+def verify_for_page(request: Request, db: DbSession, now: datetime, *, full: bool) -> Any:
+    """Verify the chain for the audit page: incrementally from where this server process last
+    verified it (so a page load does not re-walk millions of entries), or the whole chain when
+    asked. The first load after a start walks everything; so does any load after a failure."""
+    state = request.app.state
+    since = None if full else getattr(state, "audit_checkpoint", None)
+    result = audit.verify_chain(db, since=since)
+    state.audit_checkpoint = audit.ChainCheckpoint.after(result)
+    if result.ok and result.resumed_after == 0:
+        state.audit_full_verified_at = now
+    elif not result.ok:
+        state.audit_full_verified_at = None
+    return result
+
+
 @router.get("/audit", response_class=HTMLResponse, dependencies=[AuditRead])
 def audit_page(
     request: Request,
@@ -172,6 +187,7 @@ def audit_page(
     now: Now,
     criteria: AuditCriteria,
     page: Annotated[int, Query(ge=1)] = 1,
+    verify: Annotated[str | None, Query(pattern="^full$")] = None,
 ) -> Response:
     per_page = 50
     offset = (page - 1) * per_page
@@ -183,8 +199,9 @@ def audit_page(
         "has_more": len(entries) > per_page,
         "page": page,
         "values": dict(request.query_params),
-        "verification": audit.verify_chain(db),
-        "query": request.url.query,
+        "verification": verify_for_page(request, db, now, full=verify == "full"),
+        "full_verified_at": getattr(request.app.state, "audit_full_verified_at", None),
+        "query": request.url.query.replace("verify=full", "").strip("&"),
     }
     return render(request, "admin_audit.html", context)
 

@@ -58,8 +58,13 @@
       later(timeoutSeconds - warnBeforeSeconds, check);
     });
   });
-  // Requests made by htmx are activity too.
-  body.addEventListener("htmx:afterRequest", function () {
+  // Requests made by htmx are activity too, except a page's own polling (marked
+  // data-idle-passive), which the server does not count either.
+  body.addEventListener("htmx:afterRequest", function (event) {
+    var source = event.detail && event.detail.elt;
+    if (source && source.closest && source.closest("[data-idle-passive]")) {
+      return;
+    }
     later(timeoutSeconds - warnBeforeSeconds, check);
   });
   later(timeoutSeconds - warnBeforeSeconds, check);
