@@ -67,12 +67,18 @@ def resolve_absorption(
         if override.route == route:
             bioavailability = override.value
             origin = f"{override.source.short()} (F); {chosen.source.short()} (Tmax)"
-    ka = derived_ka_per_min(spec.id, chosen.tmax_min)
+    if chosen.ka_per_h is not None:
+        ka = chosen.ka_per_h / 60.0
+        rate_origin = f"published absorption rate {chosen.ka_per_h:.3g}/h"
+    else:
+        ka = derived_ka_per_min(spec.id, chosen.tmax_min)
+        rate_origin = (
+            f"absorption rate {ka * 60:.3g}/h derived here so the typical subject peaks at the "
+            f"published Tmax {chosen.tmax_min:g} min"
+        )
     note = (
         f"{route.value}: {spec.id} disposition combined with formulation '{chosen.id}' "
-        f"(F {bioavailability:.2f}, lag {chosen.lag_min:g} min; {origin}); absorption rate "
-        f"{ka * 60:.3g}/h derived here so the typical subject peaks at the published Tmax "
-        f"{chosen.tmax_min:g} min."
+        f"(F {bioavailability:.2f}, lag {chosen.lag_min:g} min; {origin}); {rate_origin}."
     )
     return Absorption(chosen, bioavailability, ka, chosen.lag_min, note)
 

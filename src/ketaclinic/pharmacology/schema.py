@@ -143,6 +143,9 @@ class Formulation(_Frozen):
     bioavailability: float = Field(gt=0, le=1)
     tmax_min: float = Field(gt=0)
     lag_min: float = Field(ge=0)
+    # A published first-order absorption rate constant; when absent (every racemic formulation
+    # today) the engine derives one from tmax_min for the chosen model and says so.
+    ka_per_h: float | None = Field(default=None, gt=0)
     source: Source
 
 
