@@ -50,3 +50,35 @@ def test_bad_consents_are_refused_with_the_field_named(db: Session, ctx: Request
         consents.withdraw_consent(db, ctx, "no-such-consent")
     with pytest.raises(NotFound):
         consents.record_consent(db, ctx, "no-such-patient", "research")
+
+
+def test_who_obtained_who_withdrew_and_why_are_kept(db: Session, ctx: RequestContext) -> None:
+    patient = make_patient(db, ctx)
+    given = consents.record_consent(
+        db, ctx, patient, "rems-enrolment", obtained_by="Dr Sam Okafor", document_ref="REMS-PE-1",
+        given_at=ctx.now - timedelta(hours=1),
+    )  # fmt: skip
+    assert (given.obtained_by, given.recorded_by) == ("Dr Sam Okafor", ctx.actor.display_name)
+    assert given.label == "SPRAVATO REMS patient enrolment (esketamine)"
+    treatment = consents.record_consent(db, ctx, patient, "treatment")
+    # Nobody named: the person recording it obtained it.
+    assert treatment.obtained_by == ctx.actor.display_name
+    later = context(now=ctx.now + timedelta(days=1))
+    withdrawn = consents.withdraw_consent(
+        db, later, treatment.consent_id, reason="  Wants to stop treatment.  "
+    )
+    assert (withdrawn.withdrawn_by, withdrawn.withdrawal_reason) == (
+        later.actor.display_name,
+        "Wants to stop treatment.",
+    )
+    assert withdrawn.withdrawn_at == later.now
+    # The register reads newest first and the read is audited.
+    register = consents.consent_register(db, later, patient)
+    assert [c.kind.value for c in register] == ["treatment", "rems-enrolment"]
+    actions = [e.action for e in search_events(db, AuditFilter(patient_id=patient))]
+    assert actions[0] == "consent.read"  # newest first
+    with pytest.raises(InvalidInput, match="already withdrawn"):
+        consents.withdraw_consent(db, later, treatment.consent_id)
+    with pytest.raises(InvalidInput) as too_long:
+        consents.record_consent(db, ctx, patient, "research", document_ref="x" * 301)
+    assert too_long.value.field == "document_ref"

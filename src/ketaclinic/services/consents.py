@@ -1,8 +1,9 @@
 """Consents: record, withdraw and ask "may this patient's data be used for X?".
 
-Research use (the de-identified registry, research exports, the researcher's FHIR view) needs an
-active research consent; the question is always asked at a point in time so an export is judged by
-the consents in force when it ran.
+Treatment consent is a pre-dose check of every session; REMS patient enrolment goes on the
+esketamine REMS form. Research use (the de-identified registry, research exports, the
+researcher's FHIR view) needs an active research consent; the question is always asked at a
+point in time so an export is judged by the consents in force when it ran.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ class ConsentStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+# How the pages name each kind (the REMS enrolment is the patient's SPRAVATO REMS enrolment form).
+KIND_LABELS = {
+    ConsentKind.TREATMENT: "Treatment consent",
+    ConsentKind.REMS_ENROLMENT: "SPRAVATO REMS patient enrolment (esketamine)",
+    ConsentKind.RESEARCH: "Research use of de-identified data",
+}
+
+
 @dataclass(frozen=True)
 class ConsentRecord:
     consent_id: str
@@ -44,6 +53,14 @@ class ConsentRecord:
     withdrawn_at: datetime | None
     recorded_by: str
     document_ref: str | None
+    obtained_by: str | None = None
+    withdrawn_by: str | None = None
+    withdrawal_reason: str | None = None
+    notes: str | None = None
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self.kind]
 
 
 def _kind(value: ConsentKind | str) -> ConsentKind:
@@ -66,7 +83,18 @@ def _record(row: ConsentRow) -> ConsentRecord:
         withdrawn_at=row.withdrawn_at,
         recorded_by=row.recorded_by,
         document_ref=row.document_ref,
+        obtained_by=row.obtained_by,
+        withdrawn_by=row.withdrawn_by,
+        withdrawal_reason=row.withdrawal_reason,
+        notes=row.notes,
     )
+
+
+def _optional_text(value: str | None, field: str, limit: int) -> str | None:
+    text = (value or "").strip()
+    if len(text) > limit:
+        raise InvalidInput(f"Keep this under {limit} characters.", field=field)
+    return text or None
 
 
 def record_consent(
@@ -79,9 +107,16 @@ def record_consent(
     document_ref: str | None = None,
     notes: str | None = None,
     consent_id: str | None = None,
+    obtained_by: str | None = None,
 ) -> ConsentRecord:
-    """Record a signed consent; a second active consent of the same kind is refused."""
+    """Record a signed consent; a second active consent of the same kind is refused.
+
+    ``obtained_by`` is the clinician who explained and took the signature; it defaults to the
+    person recording it.
+    """
     consent_kind = _kind(kind)
+    document_ref = _optional_text(document_ref, "document_ref", 300)
+    obtained = _optional_text(obtained_by, "obtained_by", 200) or ctx.actor.display_name
     when = given_at or ctx.now
     if when.tzinfo is None:
         raise InvalidInput("The consent time needs a time zone.", field="given_at")
@@ -104,8 +139,9 @@ def record_consent(
             status=ConsentStatus.ACTIVE.value,
             given_at=when,
             recorded_by=ctx.actor.display_name,
+            obtained_by=obtained,
             document_ref=document_ref,
-            notes=notes,
+            notes=_optional_text(notes, "notes", 2000),
             created_at=ctx.now,
             updated_at=ctx.now,
         )
@@ -124,8 +160,14 @@ def record_consent(
     return _record(row)
 
 
-def withdraw_consent(db: Session, ctx: RequestContext, consent_id: str) -> ConsentRecord:
-    """Mark a consent withdrawn from now on; what was done under it before stays lawful."""
+def withdraw_consent(
+    db: Session, ctx: RequestContext, consent_id: str, *, reason: str | None = None
+) -> ConsentRecord:
+    """Mark a consent withdrawn from now on; what was done under it before stays lawful.
+
+    A patient need not give a reason, so ``reason`` is optional; who recorded it is kept.
+    """
+    why = _optional_text(reason, "reason", 2000)
     with atomic(db):
         row = db.get(ConsentRow, consent_id)
         if row is None:
@@ -134,6 +176,7 @@ def withdraw_consent(db: Session, ctx: RequestContext, consent_id: str) -> Conse
             raise InvalidInput("This consent was already withdrawn.", field="consent_id")
         row.status = ConsentStatus.WITHDRAWN.value
         row.withdrawn_at = ctx.now
+        row.withdrawn_by, row.withdrawal_reason = ctx.actor.display_name, why
         row.updated_at = ctx.now
         db.flush()
         record_event(
@@ -146,6 +189,24 @@ def withdraw_consent(db: Session, ctx: RequestContext, consent_id: str) -> Conse
             detail={"kind": row.kind},
             now=ctx.now,
         )
+    return _record(row)
+
+
+def consent_register(db: Session, ctx: RequestContext, patient_id: str) -> list[ConsentRecord]:
+    """A patient's consents, newest first, as a page shows them (an audited read)."""
+    get_patient_row(db, patient_id)
+    found = list(reversed(list_consents(db, patient_id)))
+    record_event(
+        db, ctx.actor, "consent.read", "patient", patient_id, patient_id=patient_id,
+        detail={"consents": len(found)}, now=ctx.now,
+    )  # fmt: skip
+    return found
+
+
+def get_consent(db: Session, consent_id: str) -> ConsentRecord:
+    row = db.get(ConsentRow, consent_id)
+    if row is None:
+        raise NotFound(f"No consent with id {consent_id}.", field="consent_id")
     return _record(row)
 
 

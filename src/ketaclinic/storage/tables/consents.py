@@ -30,6 +30,11 @@ class ConsentRow(UUIDPrimaryKey, Timestamps, Base):
     given_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     recorded_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    # The clinician who explained the treatment and took the signature (may differ from the
+    # person typing it in); None on consents recorded before this was asked.
+    obtained_by: Mapped[str | None] = mapped_column(String(200))
+    withdrawn_by: Mapped[str | None] = mapped_column(String(200))
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
     # Where the signed form lives (a scanned document id, a file name, a URL in the clinic's DMS).
     document_ref: Mapped[str | None] = mapped_column(String(300))
     notes: Mapped[str | None] = mapped_column(Text)

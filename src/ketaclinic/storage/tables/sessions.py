@@ -39,6 +39,9 @@ class SupervisedSessionRow(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         Index("ix_supervised_sessions_scheduled_for", "scheduled_for"),
         Index("ix_supervised_sessions_patient_id", "patient_id"),
+        # One booked session per plan calendar entry, even under concurrent bookings (a missed
+        # session's replacement is a new calendar entry, so rescheduling never collides).
+        Index("uq_supervised_sessions_plan_session_id", "plan_session_id", unique=True),
     )
 
     patient_id: Mapped[str] = mapped_column(
@@ -229,6 +232,8 @@ class RemsFormRow(UUIDPrimaryKey, Timestamps, Base):
     form_version: Mapped[str] = mapped_column(String(200), nullable=False)
     # The form's fields (ketaclinic.clinical.rems.RemsMonitoringForm) as JSON.
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    # What a clinician answered or corrected, kept over any later regeneration from the record.
+    clinician_answers: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     due_date: Mapped[date] = mapped_column(Date, nullable=False)
     finalised_by: Mapped[str | None] = mapped_column(String(200))
     finalised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
