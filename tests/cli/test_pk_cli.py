@@ -199,6 +199,17 @@ def test_weight_outside_population_is_a_warning_not_an_error() -> None:
     assert "outside the herd model's population" in result.stderr
 
 
+def test_a_child_weight_with_an_adult_model_warns() -> None:
+    result = runner.invoke(
+        app,
+        ["pk", "simulate", "--model", "domino", "--weight", "12", "--route", "iv"]
+        + ["--dose", "1mg/kg", "--times", "0,10", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Weight 12 kg is outside the domino model's population" in result.stderr
+    assert "12 kg" in json.loads(result.stdout)["warnings"][0]
+
+
 def test_effect_site_half_time_is_configurable() -> None:
     base = [
         "pk",

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from ketaclinic.clinical.vocabulary import Route
 from ketaclinic.errors import InvalidInput, NotFound
 from ketaclinic.pharmacology import (
+    MODEL_IDS,
     Covariates,
     Dose,
     Regimen,
@@ -18,6 +19,7 @@ from ketaclinic.pharmacology import (
     parse_dose_mg,
     predict_concentration,
 )
+from ketaclinic.pharmacology.schema import load_model_spec
 
 ADULT = Covariates(weight_kg=70.0)
 
@@ -120,6 +122,45 @@ def test_weight_outside_population_warns_with_the_population() -> None:
     )
     assert any("10.8-74.8 kg" in w and "Children" in w for w in prediction.warnings)
     assert any("1-14 y" in w for w in prediction.warnings)
+
+
+# A weight outside each model's population (from its data file's range), or any weight where the
+# population's range was never reported (Hijazi, Kamp).
+OUTSIDE_WEIGHT_KG = {
+    "domino": 12.0,
+    "clements": 12.0,
+    "hijazi": 70.0,
+    "herd": 90.0,
+    "hornik": 200.0,
+    "flint": 70.0,
+    "kamp": 12.0,
+    "perez-ruixo": 12.0,
+}
+
+
+@pytest.mark.parametrize("model_id", MODEL_IDS)
+def test_every_model_warns_outside_or_without_a_population_range(model_id: str) -> None:
+    spec = load_model_spec(model_id)
+    route = Route.IV
+    warnings = predict_concentration(
+        model_id, Covariates(weight_kg=OUTSIDE_WEIGHT_KG[model_id]), Regimen((Dose(route, 5.0),))
+    ).warnings
+    if spec.population.weight_kg is None:
+        assert any("cannot be checked" in w for w in warnings), warnings
+    else:
+        low, high = spec.population.weight_kg
+        assert any(f"({low:g}-{high:g} kg)" in w and "outside" in w for w in warnings), warnings
+        inside = predict_concentration(
+            model_id, Covariates(weight_kg=(low + high) / 2), Regimen((Dose(route, 5.0),))
+        ).warnings
+        assert not any("Weight" in w for w in inside)
+
+
+def test_an_adult_proxy_range_says_it_is_a_proxy() -> None:
+    warnings = predict_concentration(
+        "domino", Covariates(weight_kg=12.0), Regimen((Dose(Route.IV, 6.0),))
+    ).warnings
+    assert any("Proxy range" in w and "Perez-Ruixo 2021" in w for w in warnings)
 
 
 @pytest.mark.parametrize("weight", [0.0, -3.0, 900.0, float("nan")])

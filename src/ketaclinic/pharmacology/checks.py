@@ -37,24 +37,57 @@ def check_regimen(spec: ModelSpec, regimen: Regimen, weight_kg: float) -> None:
             )
 
 
-def population_warnings(spec: ModelSpec, covariates: Covariates) -> list[str]:
-    """Warnings when the patient lies outside the population the model was built from."""
+def population_warnings(
+    spec: ModelSpec,
+    covariates: Covariates,
+    *,
+    weight_range_kg: tuple[float, float] | None = None,
+    age_range_years: tuple[float, float] | None = None,
+) -> list[str]:
+    """Warnings when the patient (or a virtual population's covariate range) lies outside the
+    population the model was built from, or when that population's range was never reported."""
     warnings: list[str] = []
     population = spec.population
+    weights = weight_range_kg or (covariates.weight_kg, covariates.weight_kg)
+    ages = age_range_years
+    if ages is None and covariates.age_years is not None:
+        ages = (covariates.age_years, covariates.age_years)
     if population.weight_kg is not None:
-        low, high = population.weight_kg
-        if not low <= covariates.weight_kg <= high:
-            warnings.append(
-                f"Weight {covariates.weight_kg:g} kg is outside the {spec.id} model's population "
-                f"({low:g}-{high:g} kg): {population.description}"
-            )
-    if population.age_years is not None and covariates.age_years is not None:
-        low, high = population.age_years
-        if not low <= covariates.age_years <= high:
-            warnings.append(
-                f"Age {covariates.age_years:g} y is outside the {spec.id} model's population "
-                f"({low:g}-{high:g} y): {population.description}"
-            )
-    if spec.structure == "perez-ruixo" and covariates.age_years is None:
+        outside = _outside("Weight", "kg", weights, population.weight_kg, spec.id)
+        if outside:
+            note = f" {population.weight_note}" if population.weight_note else ""
+            warnings.append(f"{outside}: {population.description}{note}")
+    if population.age_years is not None and ages is not None:
+        outside = _outside("Age", "y", ages, population.age_years, spec.id)
+        if outside:
+            warnings.append(f"{outside}: {population.description}")
+    if population.weight_kg is None and population.age_years is None:
+        warnings.append(
+            f"The {spec.id} model's population has no reported weight or age range, so whether "
+            f"{_span(weights, 'kg')} lies within it cannot be checked: {population.description}"
+        )
+    if spec.structure == "perez-ruixo" and ages is None:
         warnings.append("Age not given: Perez-Ruixo hepatic blood flow assumes age 60 or under.")
     return warnings
+
+
+def _span(values: tuple[float, float], unit: str) -> str:
+    low, high = values
+    return f"{low:g} {unit}" if low == high else f"{low:g}-{high:g} {unit}"
+
+
+def _outside(
+    label: str,
+    unit: str,
+    values: tuple[float, float],
+    bounds: tuple[float, float],
+    model_id: str,
+) -> str | None:
+    low, high = bounds
+    if low <= values[0] and values[1] <= high:
+        return None
+    verb = "is" if values[0] == values[1] else "reaches"
+    return (
+        f"{label} {_span(values, unit)} {verb} outside the {model_id} model's population "
+        f"({low:g}-{high:g} {unit})"
+    )

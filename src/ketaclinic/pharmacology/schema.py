@@ -74,6 +74,8 @@ class Population(_Frozen):
     description: str
     age_years: tuple[float, float] | None = None
     weight_kg: tuple[float, float] | None = None
+    # Why the weight range is what it is when it is not the study's own (e.g. an adult proxy).
+    weight_note: str | None = None
     source: Source
 
 
