@@ -49,14 +49,18 @@ def test_remission_cutoffs(instrument: str, remitted_total: int, not_remitted_to
 
 
 def test_madrs_remission_le12_is_a_cited_alternative() -> None:
-    policy = OutcomePolicy(remission_option="le12")
+    policy = OutcomePolicy(remission={"madrs": "le12"})
     assert _course("madrs", (0, 30), (21, 12), policy=policy).remitted is True
     assert _course("madrs", (0, 30), (21, 13), policy=policy).remitted is False
+    assert _course("madrs", (0, 30), (21, 12), policy=policy).remission_rule.value == 12
     assert remission_cutoff("madrs").value == 10
     assert remission_cutoff("madrs", policy).value == 12
+    # The choice is per instrument: the PHQ-9 keeps its own default under the same policy.
+    assert remission_cutoff("phq9", policy) == remission_cutoff("phq9")
     with pytest.raises(InvalidInput) as raised:
-        remission_cutoff("madrs", OutcomePolicy(remission_option="le15"))
+        remission_cutoff("madrs", OutcomePolicy(remission={"madrs": "le15"}))
     assert "le10" in raised.value.message
+    assert raised.value.field == "remission.madrs"
 
 
 def test_pcl5_response_is_ten_points_and_remission_below_cutoff() -> None:
@@ -64,7 +68,7 @@ def test_pcl5_response_is_ten_points_and_remission_below_cutoff() -> None:
     assert _course("pcl5", (0, 50), (28, 41)).responded is False
     assert _course("pcl5", (0, 50), (28, 32)).remitted is True
     assert _course("pcl5", (0, 50), (28, 33)).remitted is False
-    lenient = OutcomePolicy(remission_option="lt31")
+    lenient = OutcomePolicy(remission={"pcl5": "lt31"})
     assert _course("pcl5", (0, 50), (28, 31), policy=lenient).remitted is False
 
 
@@ -113,6 +117,16 @@ def test_madrs_sustain1_relapse_two_scores_of_22_five_to_fifteen_days_apart() ->
     assert _course("madrs", (0, 30), (7, 12), (14, 22), (40, 24)).relapsed is False  # 26 days apart
     # Two days apart is too close; the run restarts at day 16 and completes 7 days later.
     assert _course("madrs", (0, 30), (7, 12), (14, 22), (16, 22), (23, 22)).day_of_relapse == 23
+
+
+def test_madrs_relapse_can_be_loss_of_response_instead() -> None:
+    # 16 and 17 are no longer a 50% fall from 30 but stay below SUSTAIN-1's 22.
+    course = ((0, 30), (7, 12), (14, 16), (21, 17))
+    assert _course("madrs", *course).relapsed is False
+    policy = OutcomePolicy(relapse={"madrs": "loss-of-response"})
+    chosen = _course("madrs", *course, policy=policy)
+    assert (chosen.relapsed, chosen.day_of_relapse) == (True, 21)
+    assert chosen.relapse_rule.id == "loss-of-response"
 
 
 def test_worsening_is_a_rise_over_baseline() -> None:

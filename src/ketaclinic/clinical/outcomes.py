@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -130,13 +130,16 @@ def all_outcome_rules() -> tuple[OutcomeRules, ...]:
 
 @dataclass(frozen=True)
 class OutcomePolicy:
-    """A clinic's choices among the cited options; None keeps the data file's default."""
+    """A clinic's choices among the cited options; None (or an instrument left out of a mapping)
+    keeps the data file's default. ``remission`` and ``relapse`` map an instrument id to the id of
+    one of its options in outcomes.yaml, e.g. ``{"madrs": "le12"}`` for the esketamine trials'
+    MADRS <= 12. The clinic's own choices come from ``services.outcome_policy``."""
 
     baseline: BaselineRule | None = None
     # Ignore pre-treatment scores older than this many days before day 0 (None = any age).
     baseline_max_days_before_start: float | None = None
-    remission_option: str | None = None
-    relapse_option: str | None = None
+    remission: Mapping[str, str] = field(default_factory=dict)
+    relapse: Mapping[str, str] = field(default_factory=dict)
     worsening_min_rise_points: float | None = None
 
 
@@ -172,6 +175,9 @@ class CourseOutcome:
     day_of_relapse: float | None
     worsened: bool  # latest total above baseline by more than the policy's minimum rise
     points: tuple[PointOutcome, ...]
+    # The rules applied (after the clinic's choices), so a page states the cut-off it judged by.
+    remission_rule: RemissionOption
+    relapse_rule: RelapseOption
 
 
 def response_threshold(instrument_id: str) -> ResponseRule:
@@ -180,27 +186,27 @@ def response_threshold(instrument_id: str) -> ResponseRule:
 
 def remission_cutoff(instrument_id: str, policy: OutcomePolicy | None = None) -> RemissionOption:
     rules = outcome_rules(instrument_id).remission
-    wanted = (policy.remission_option if policy else None) or rules.default
+    wanted = (policy.remission.get(instrument_id) if policy else None) or rules.default
     for option in rules.options:
         if option.id == wanted:
             return option
     allowed = ", ".join(o.id for o in rules.options)
     raise InvalidInput(
         f"Remission option {wanted!r} is not cited for {instrument_id}; choose one of {allowed}.",
-        field="remission_option",
+        field=f"remission.{instrument_id}",
     )
 
 
 def relapse_definition(instrument_id: str, policy: OutcomePolicy | None = None) -> RelapseOption:
     rules = outcome_rules(instrument_id).relapse
-    wanted = (policy.relapse_option if policy else None) or rules.default
+    wanted = (policy.relapse.get(instrument_id) if policy else None) or rules.default
     for option in rules.options:
         if option.id == wanted:
             return option
     allowed = ", ".join(o.id for o in rules.options)
     raise InvalidInput(
         f"Relapse option {wanted!r} is not defined for {instrument_id}; choose one of {allowed}.",
-        field="relapse_option",
+        field=f"relapse.{instrument_id}",
     )
 
 
@@ -237,7 +243,8 @@ def assess_course(
             instrument=instrument_id, baseline=None, latest=latest, absolute_change=None,
             percent_change=None, responded=False, remitted=False, ever_remitted=False,
             day_of_first_response=None, day_of_first_remission=None, relapsed=False,
-            day_of_relapse=None, worsened=False, points=(),
+            day_of_relapse=None, worsened=False, points=(), remission_rule=remission,
+            relapse_rule=relapse_rule,
         )  # fmt: skip
 
     # Only scores after both the baseline and the course start (day 0) can show a treatment effect;
@@ -272,6 +279,8 @@ def assess_course(
         day_of_relapse=day_of_relapse,
         worsened=bool(after) and change > min_rise,
         points=flagged,
+        remission_rule=remission,
+        relapse_rule=relapse_rule,
     )
 
 

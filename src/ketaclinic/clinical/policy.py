@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ketaclinic.clinical.knowledge import Source, load_knowledge
+from ketaclinic.clinical.outcome_policy import OutcomeOptionsSection
 from ketaclinic.clinical.vocabulary import Route
 from ketaclinic.errors import ConfigurationError, InvalidInput, RuleViolation
 
@@ -86,6 +87,8 @@ class PolicyParameter(BaseModel):
 class PolicyFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     parameters: list[PolicyParameter] = Field(min_length=1)
+    # The clinic's starting outcome choices (baseline, remission and relapse definitions).
+    outcome_options: OutcomeOptionsSection = OutcomeOptionsSection()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> PolicyFile:
