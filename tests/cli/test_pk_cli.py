@@ -202,8 +202,10 @@ def test_weight_outside_population_is_a_warning_not_an_error() -> None:
 def test_a_child_weight_with_an_adult_model_warns() -> None:
     result = runner.invoke(
         app,
-        ["pk", "simulate", "--model", "domino", "--weight", "12", "--route", "iv"]
-        + ["--dose", "1mg/kg", "--times", "0,10", "--json"],
+        [
+            *("pk", "simulate", "--model", "domino", "--weight", "12", "--route", "iv"),
+            *("--dose", "1mg/kg", "--times", "0,10", "--json"),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "Weight 12 kg is outside the domino model's population" in result.stderr
