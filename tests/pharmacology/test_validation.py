@@ -95,16 +95,89 @@ def test_kamp_meta_analysis_clearance() -> None:
     assert _clearance_l_per_h("kamp") == pytest.approx(79.0, abs=0.5)
 
 
-def test_idvall_anaesthesia_steady_state_with_kamp() -> None:
-    """V11: 41 µg/kg/min gave 9.3 ± 0.8 µmol/L at steady state (Idvall 1979)."""
+def _idvall_regimen(infusion_min: float) -> Regimen:
+    """Idvall 1979: 2 mg/kg induction, then 41 µg/kg/min (the infusion's length is not given)."""
     rate_mg_per_min = 0.041 * ADULT.weight_kg
-    regimen = Regimen(
-        (Dose(Route.IV, 2.0 * ADULT.weight_kg), Dose(Route.IV, rate_mg_per_min * 1440, 0, 1440))
+    return Regimen(
+        (
+            Dose(Route.IV, 2.0 * ADULT.weight_kg),
+            Dose(Route.IV, rate_mg_per_min * infusion_min, 0, infusion_min),
+        )
     )
-    prediction = predict_concentration("kamp", ADULT, regimen, [1440.0])
+
+
+@pytest.mark.parametrize("model_id", ["kamp", "clements"])
+def test_idvall_anaesthesia_steady_state(model_id: str) -> None:
+    """V11: 41 µg/kg/min gave 9.3 ± 0.8 µmol/L at steady state (within the published SD).
+
+    Domino gives 6.2 µmol/L (0.67x; its clearance is higher), recorded in VALIDATION.md.
+    """
+    prediction = predict_concentration(model_id, ADULT, _idvall_regimen(1440.0), [1440.0])
     molar_mass = load_pharmacodynamics().molar_mass_g_per_mol.ketamine
     micromolar = prediction.concentration_ng_ml[0] / molar_mass
     assert abs(micromolar - 9.3) <= 0.8
+
+
+@pytest.mark.parametrize("infusion_min", [60.0, 120.0, 240.0])
+def test_idvall_half_life_after_the_infusion_with_domino(infusion_min: float) -> None:
+    """V11: plasma t1/2 79 ± 8 min. The infusion length and the sampling window after it were not
+    retrieved, so both are assumptions: 1-4 h of infusion, log-linear fit from 15 to 120 min after
+    it. Domino's apparent t1/2 (about 105-108 min) is within 1.5-fold; Kamp (133 min, one
+    compartment) and Clements (96-123 min) are recorded in VALIDATION.md.
+    """
+    times = infusion_min + np.array([15.0, 120.0])
+    values = predict_concentration(
+        "domino", ADULT, _idvall_regimen(infusion_min), times
+    ).concentration_ng_ml
+    half_life_min = math.log(2) * (times[1] - times[0]) / math.log(values[0] / values[1])
+    assert 79.0 / 1.5 <= half_life_min <= 79.0 * 1.5
+
+
+@pytest.mark.parametrize("model_id", ["domino", "clements", "kamp"])
+def test_ten_mg_iv_exposure(model_id: str) -> None:
+    """V5: 10 mg IV in adults, AUC 113 µg·h/L (geometric mean, Pharmacotherapy 2022 Table 6).
+
+    The administration time was not retrieved, but for a linear model AUC(0-inf) = dose / CL
+    whatever the administration time, so AUC is checkable (1.5-fold). Cmax is not: see
+    test_ten_mg_iv_peak_depends_on_the_unknown_administration_time.
+    """
+    for duration_min in (0.0, 2.0):
+        prediction = predict_concentration(
+            model_id, ADULT, Regimen((Dose(Route.IV, 10.0, 0.0, duration_min),)), [0.0, 2.0]
+        )
+        assert 113.0 / 1.5 <= prediction.metrics.auc_0_inf_ng_h_ml <= 113.0 * 1.5
+
+
+def test_ten_mg_iv_peak_depends_on_the_unknown_administration_time() -> None:
+    """V5: Cmax 296 ng/mL at Tmax 2 min, so the dose was given over 2 min or less.
+
+    Domino's C(2 min) spans the observed value across that window (bolus to 2-min injection), so
+    the figure is consistent but not a test of the model. Clements and Kamp cannot reach it with
+    any administration of 2 min or less (their central volumes are 1.75 L/kg and 252 L): a stated
+    limitation for early peaks.
+    """
+
+    def at_two_min(model_id: str, duration_min: float) -> float:
+        regimen = Regimen((Dose(Route.IV, 10.0, 0.0, duration_min),))
+        return float(predict_concentration(model_id, ADULT, regimen, [2.0]).concentration_ng_ml[0])
+
+    assert at_two_min("domino", 0.0) < 296.0 < at_two_min("domino", 2.0)
+    for model_id in ("clements", "kamp"):
+        assert max(at_two_min(model_id, d) for d in (0.0, 1.0, 2.0)) < 296.0 / 1.5
+
+
+def test_simons_iv_peak_is_beyond_the_perez_ruixo_central_volume() -> None:
+    """V13: 20 mg S-ketamine IV peaked at 273 ng/mL (Simons thesis; infusion time not retrieved).
+
+    No administration can exceed the bolus limit dose / Vc = 20 mg / 192 L = 104 ng/mL in the
+    Perez-Ruixo model, 2.6-fold under the observation. Recorded as a limitation (sampling site of
+    that study and infusion time not retrieved; an early arterial peak would be higher than venous,
+    Henthorn 2018). Two-sided so the documented gap stays as documented.
+    """
+    bolus = predict_concentration(
+        "perez-ruixo", ADULT, Regimen((Dose(Route.IV, 20.0),)), np.linspace(0.0, 30.0, 301)
+    )
+    assert 273.0 / 3.0 <= bolus.metrics.cmax_ng_ml <= 273.0 / 2.0
 
 
 @pytest.mark.parametrize("model_id", ["domino", "clements", "kamp"])
@@ -161,6 +234,19 @@ def test_perez_ruixo_intranasal_bioavailability(dose_mg: float, published: float
     )
     bioavailability = nasal.metrics.auc_0_inf_ng_h_ml / iv.metrics.auc_0_inf_ng_h_ml
     assert bioavailability == pytest.approx(published, abs=0.005)
+
+
+@pytest.mark.parametrize("dose_mg", [56.0, 84.0])
+def test_esketamine_label_bioavailability(dose_mg: float) -> None:
+    """V18: label mean absolute F 48%; the model gives 54%/51% (1.12x/1.06x), within 1.5-fold."""
+    nasal = predict_concentration(
+        "perez-ruixo", ADULT, Regimen((Dose(Route.INTRANASAL, dose_mg),)), [0.0, 60.0]
+    )
+    iv = predict_concentration(
+        "perez-ruixo", ADULT, Regimen((Dose(Route.IV, dose_mg),)), [0.0, 60.0]
+    )
+    bioavailability = nasal.metrics.auc_0_inf_ng_h_ml / iv.metrics.auc_0_inf_ng_h_ml
+    assert 0.48 / 1.5 <= bioavailability <= 0.48 * 1.5
 
 
 def test_perez_ruixo_clearance_and_swallowed_fraction() -> None:
