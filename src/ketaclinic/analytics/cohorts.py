@@ -20,8 +20,9 @@ from ketaclinic.analytics.course_outcomes import (
 )
 from ketaclinic.analytics.dataset import Dataset
 from ketaclinic.analytics.durability import KaplanMeier, kaplan_meier_by
+from ketaclinic.analytics.instruments import PRIMARY_DEPRESSION, primary_depression_rows
 from ketaclinic.analytics.stats import wilson_arrays
-from ketaclinic.clinical import outcomes as clinical_outcomes
+from ketaclinic.clinical.outcomes import OutcomeRules, outcome_defaults
 
 # Age bands of ten years; 90 stands for 90 or over in the research dataset (Safe Harbor).
 AGE_BANDS = ((18, 29), (30, 39), (40, 49), (50, 59), (60, 69), (70, 79), (80, 89))
@@ -33,9 +34,12 @@ class CohortResults:
     engine: str
     patients: int
     courses: int
-    # dimension, value, timepoint, instrument, n, responders, remitters, worsened + rates and CIs
+    # dimension, value, timepoint, instrument, n, responders, remitters, worsened + rates and CIs;
+    # instrument PRIMARY_DEPRESSION: each course once, on its primary depression scale.
     outcomes: pd.DataFrame
-    durability: dict[str, KaplanMeier]  # by protocol, plus "all"
+    # "all", "protocol=...", "route=..." on each course's primary depression scale;
+    # "instrument=..." per scale.
+    durability: dict[str, KaplanMeier]
     adverse_events: pd.DataFrame  # route, term, serious, events, sessions, patients_with, patients
     bp_alerts: pd.DataFrame  # protocol_id, sessions, alert_sessions, patients, alert_patients
     dropout: pd.DataFrame  # protocol_id, courses, dropped_out
@@ -181,28 +185,47 @@ def _dropout(ds: Dataset) -> pd.DataFrame:
     return with_wilson(frame, "dropped_out", "courses", "dropout")
 
 
+def _durability(
+    post: ir.Table, primary: ir.Table, rules: dict[str, OutcomeRules], strata: ir.Table
+) -> dict[str, KaplanMeier]:
+    """Curves for everyone, by protocol and by route on each course's primary depression scale
+    (one row per course), and one curve per instrument ("instrument=phq9"), never pooled."""
+
+    def counted(table: ir.Table, by: list[str]) -> pd.DataFrame:
+        durations = durability_inputs(table, rules).join(
+            strata.select("course_key", "protocol", "route"), "course_key"
+        )
+        durations = durations.mutate(
+            duration_days=durations.relapse_day.fill_null(durations.last_day)
+            - durations.first_response_day,
+            relapsed=durations.relapse_day.notnull(),
+        )
+        grouped = durations.group_by([*by, "duration_days", "relapsed"])
+        return grouped.aggregate(courses=lambda t: t.count()).to_pandas()
+
+    pooled = kaplan_meier_by(counted(primary, ["protocol", "route"]), ["all", "protocol", "route"])
+    return pooled | kaplan_meier_by(counted(post, ["instrument"]), ["instrument"])
+
+
 def analyse_cohort(ds: Dataset) -> CohortResults:
     """Run every cohort question on ``ds`` (DuckDB or Spark) and return small result frames."""
     instruments = ds.scores.select("instrument").distinct().to_pandas()["instrument"].tolist()
     rules = rules_for(instruments)
-    # The worsening margin lives with the other outcome rules; no public accessor exists yet.
-    min_rise = clinical_outcomes._file().defaults.worsening_min_rise_points
+    min_rise = outcome_defaults().worsening_min_rise_points
     post = assessments(ds.scores, rules).cache()
-    timepoints = timepoint_outcomes(post, ds.courses, min_rise)
+    primary = primary_depression_rows(post)
+    # Per instrument (a course counts once per scale it was scored on), then once per course on
+    # its primary depression scale, under its own instrument label.
+    timepoints = ibis.union(
+        timepoint_outcomes(post, ds.courses, min_rise),
+        timepoint_outcomes(primary, ds.courses, min_rise).mutate(
+            instrument=ibis.literal(PRIMARY_DEPRESSION)
+        ),
+        distinct=False,
+    )
     strata = _strata(ds)
     outcomes = _outcomes_by_dimension(timepoints, strata)
-    durations = durability_inputs(post, rules).join(
-        strata.select("course_key", "protocol", "route"), "course_key"
-    )
-    durations = durations.mutate(
-        duration_days=durations.relapse_day.fill_null(durations.last_day)
-        - durations.first_response_day,
-        relapsed=durations.relapse_day.notnull(),
-    )
-    counted = durations.group_by(["protocol", "route", "duration_days", "relapsed"]).aggregate(
-        courses=lambda t: t.count()
-    )
-    durability = kaplan_meier_by(counted.to_pandas(), ["all", "protocol", "route"])
+    durability = _durability(post, primary, rules, strata)
     notes = []
     skipped = sorted(set(instruments) - set(rules))
     if skipped:

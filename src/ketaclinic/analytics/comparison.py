@@ -18,11 +18,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ketaclinic.analytics.durability import KaplanMeier
+from ketaclinic.analytics.instruments import PRIMARY_DEPRESSION
 from ketaclinic.analytics.stats import wilson
 from ketaclinic.clinical.evidence import Benchmark, Measure, Timepoint, all_benchmarks
 
-# Instruments pooled when a published figure pools trials that used different depression scales.
-DEPRESSION_INSTRUMENTS = ("phq9", "madrs", "qids-sr16", "hamd17")
 # The clinic timepoint each published timepoint is read against (esketamine's day 28 is the end
 # of its four-week induction).
 _CLINIC_TIMEPOINT = {
@@ -131,13 +130,13 @@ def compare_with_evidence(
     for item in all_benchmarks():
         clinic_timepoint = _CLINIC_TIMEPOINT.get(item.timepoint)
         if item.measure in _COLUMN and clinic_timepoint is not None:
-            instruments = (
-                DEPRESSION_INSTRUMENTS if item.instrument == "mixed" else (item.instrument,)
-            )
+            # A figure pooling trials with different depression scales is read against each
+            # course once, on its primary depression scale (analytics.instruments).
+            instrument = PRIMARY_DEPRESSION if item.instrument == "mixed" else item.instrument
             chosen = by_route[
                 (by_route.value == item.route.value)
                 & (by_route.timepoint == clinic_timepoint.value)
-                & by_route.instrument.isin(instruments)
+                & (by_route.instrument == instrument)
             ]
             events, n = int(chosen[_COLUMN[item.measure]].sum()), int(chosen.n.sum())
             interval = wilson(events, n)

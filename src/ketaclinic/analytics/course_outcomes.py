@@ -192,12 +192,19 @@ def durability_inputs(post: ir.Table, rules: dict[str, OutcomeRules]) -> ir.Tabl
         _relapse_rows(after.filter(after.instrument == name), relapse_definition(name), rules, name)
         for name in rules
     ]
+    responders = first.join(last, list(KEYS))
+    if not relapse_parts:
+        # No instrument with rules in the data: no responders either, but the shape stays.
+        base = responders.mutate(relapse_day=ibis.null("int64"))
+        return base.select(
+            "course_key", "instrument", "first_response_day", "relapse_day", "last_day"
+        )
     relapses = (
         ibis.union(*relapse_parts, distinct=False)
         .group_by(list(KEYS))
         .aggregate(relapse_day=lambda t: t.day.min())
     )
-    base = first.join(last, list(KEYS)).left_join(relapses, list(KEYS))
+    base = responders.left_join(relapses, list(KEYS))
     return base.select(
         base.course_key,
         base.instrument,

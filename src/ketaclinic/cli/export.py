@@ -31,7 +31,7 @@ CLI_ACTOR = Actor(user_id=None, role="system", display_name="ketaclinic command 
 
 
 @contextmanager
-def _session() -> Iterator[tuple[Session, RequestContext, Settings]]:
+def clinic_session() -> Iterator[tuple[Session, RequestContext, Settings]]:
     from ketaclinic.storage.database import make_engine, make_session_factory, transaction
 
     settings = Settings()
@@ -53,7 +53,7 @@ def _progress(label: str, total: int, shown: bool) -> Iterator[Callable[[int], N
         yield lambda n: bar.advance(task, n)
 
 
-def _deidentifier(settings: Settings, ctx: RequestContext) -> Deidentifier:
+def clinic_deidentifier(settings: Settings, ctx: RequestContext) -> Deidentifier:
     from ketaclinic.interop.deidentify import Deidentifier, load_or_create_secret
 
     return Deidentifier(load_or_create_secret(settings.data_dir), ctx.now.date())
@@ -99,8 +99,8 @@ def export_fhir(
     from ketaclinic.interop.fhir.export import export_ndjson, patient_bundle
 
     try:
-        with _session() as (db, ctx, settings):
-            key = _deidentifier(settings, ctx) if deidentified else None
+        with clinic_session() as (db, ctx, settings):
+            key = clinic_deidentifier(settings, ctx) if deidentified else None
             ids = _patients(db, ctx, deidentified, patient)
             with _progress("FHIR export", len(ids), progress) as tick:
                 summary = export_ndjson(
@@ -129,8 +129,8 @@ def export_omop(
     from ketaclinic.interop.omop import export_omop as write_omop
 
     try:
-        with _session() as (db, ctx, settings):
-            key = _deidentifier(settings, ctx) if deidentified else None
+        with clinic_session() as (db, ctx, settings):
+            key = clinic_deidentifier(settings, ctx) if deidentified else None
             ids = _patients(db, ctx, deidentified, None)
             with _progress("OMOP export", len(ids), progress) as tick:
                 summary = write_omop(
@@ -154,8 +154,8 @@ def export_registry(
     from ketaclinic.interop.registry import export_registry as write_registry
 
     try:
-        with _session() as (db, ctx, settings):
-            key = _deidentifier(settings, ctx)
+        with clinic_session() as (db, ctx, settings):
+            key = clinic_deidentifier(settings, ctx)
             total = len(all_patient_ids(db))
             with _progress("Registry export", total, progress) as tick:
                 summary = write_registry(
@@ -186,7 +186,7 @@ def import_fhir(
     from ketaclinic.interop.fhir.importer import import_fhir_file
 
     try:
-        with _session() as (db, ctx, _settings):
+        with clinic_session() as (db, ctx, _settings):
             summary = import_fhir_file(db, ctx, file)
     except KetaclinicError as error:
         fail(error)

@@ -10,12 +10,16 @@ the first course's day 0, or from the first questionnaire for a patient without 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.record import ConditionCategory, condition_definition
@@ -25,6 +29,7 @@ from ketaclinic.interop.registry_courses import course_tables
 from ketaclinic.services.consents import research_consented_patient_ids
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.patients import get_patient_summary
+from ketaclinic.storage.tables.patients import PatientRow
 
 SCHEMAS: dict[str, pa.Schema] = {
     "patients": pa.schema(
@@ -60,6 +65,8 @@ SCHEMAS: dict[str, pa.Schema] = {
     ),
 }  # fmt: skip
 
+# Written beside the tables (docs/research-dataset.md, "dataset.json"): where the data came from.
+PRODUCER = "ketaclinic export registry"
 # Which indication a patient counts under when several are recorded: the most specific first.
 _INDICATION_ORDER = ("trd", "mdd-psychotic", "bipolar-depression", "mdd", "ptsd", "ocd", "gad")
 
@@ -139,12 +146,39 @@ def export_registry(
         if progress is not None:
             progress(1)
     result = RegistrySummary(out_dir, patients=len(consented))
-    if total_patients is not None:
-        result.left_out_without_consent = total_patients - len(consented)
+    if total_patients is None:
+        total_patients = db.scalar(select(func.count()).select_from(PatientRow)) or 0
+    result.left_out_without_consent = total_patients - len(consented)
     for name, schema in SCHEMAS.items():
         folder = out_dir / name
         folder.mkdir(parents=True, exist_ok=True)
         table = pa.Table.from_pydict(columns[name], schema=schema)
         pq.write_table(table, folder / "part-00000.parquet")
         result.counts[name] = table.num_rows
+    provenance = {
+        "producer": PRODUCER,
+        "site_id": site_id,
+        "exported_on": ctx.now.date().isoformat(),
+        "patients": result.patients,
+        "left_out_without_research_consent": result.left_out_without_consent,
+        "rows": result.counts,
+    }
+    (out_dir / "dataset.json").write_text(json.dumps(provenance, indent=2), encoding="utf-8")
     return result
+
+
+@contextmanager
+def temporary_registry(
+    db: Session,
+    ctx: RequestContext,
+    deidentifier: Deidentifier,
+    *,
+    site_id: str = "site-1",
+    total_patients: int | None = None,
+) -> Iterator[RegistrySummary]:
+    """The registry written to a private temporary folder (owner-only, removed on exit), for
+    analyses of the clinic's own database that need no copy to stay behind."""
+    with tempfile.TemporaryDirectory(prefix="ketaclinic-registry-") as folder:
+        yield export_registry(
+            db, ctx, Path(folder), deidentifier, site_id=site_id, total_patients=total_patients
+        )

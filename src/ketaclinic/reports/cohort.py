@@ -1,7 +1,8 @@
 """The cohort report: one self-contained HTML page and a PDF, from a research-dataset folder.
 
 The HTML carries its figures as inline PNG and its styles inline, so it can be mailed or archived
-without the app. The PDF holds the same figures and tables (matplotlib's PdfPages).
+without the app; the web app's research page shows the same body under its own layout. The PDF
+holds the same summary, tables and figures (``cohort_pdf``).
 """
 
 from __future__ import annotations
@@ -9,57 +10,66 @@ from __future__ import annotations
 import base64
 import io
 import json
-import math
-import textwrap
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-import matplotlib.pyplot as plt
-import pandas as pd
 from jinja2 import Environment, select_autoescape
-from matplotlib.backends.backend_pdf import PdfPages
+from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from ketaclinic import CLINICAL_DISCLAIMER
-from ketaclinic.analytics.cohorts import CohortResults, analyse_cohort
+from ketaclinic.analytics.cohorts import analyse_cohort
 from ketaclinic.analytics.comparison import compare_with_evidence, comparison_frame
 from ketaclinic.analytics.dataset import Engine, open_dataset
-from ketaclinic.analytics.durability import describe_median
-from ketaclinic.reports.cohort_plots import TIMEPOINT_LABEL, all_figures, close_all
-
-VERDICT_RULE = (
-    "Verdict: the clinic's 95% Wilson interval is compared with the published figure's 95% "
-    "Wilson interval, from the arm size where the source gives it, from all participants where "
-    "only that is recorded (marked *: narrower than the true interval), otherwise the published "
-    "point. In line = they overlap (no clear difference, not proof of equivalence); above or "
-    "below = no overlap. A figure from another population or design is context, not a target."
+from ketaclinic.interop.registry import PRODUCER as REGISTRY_PRODUCER
+from ketaclinic.reports.cohort_pdf import write_pdf
+from ketaclinic.reports.cohort_plots import all_figures, close_all
+from ketaclinic.reports.cohort_tables import (
+    VERDICT_RULE,
+    CohortReport,
+    primary_rule_text,
+    report_tables,
 )
 
-
-@dataclass(frozen=True)
-class CohortReport:
-    results: CohortResults
-    comparison: pd.DataFrame
-    dataset_note: str
+__all__ = [
+    "VERDICT_RULE",
+    "CohortReport",
+    "build_report",
+    "cohort_report_body",
+    "cohort_report_html",
+    "cohort_report_pdf",
+    "write_cohort_report",
+]
+DEFAULT_TITLE = "Cohort outcomes report"
 
 
 def build_report(folder: Path, engine: Engine = "duckdb", *, backend: Any = None) -> CohortReport:
     """Analyse the research dataset in ``folder`` and pair it with the published figures."""
     results = analyse_cohort(open_dataset(folder, engine, backend=backend))
     comparison = comparison_frame(compare_with_evidence(results.outcomes, results.durability))
-    note = ""
+    return CohortReport(results=results, comparison=comparison, dataset_note=_dataset_note(folder))
+
+
+def _dataset_note(folder: Path) -> str:
+    """Where the data came from, from the producer's ``dataset.json`` (docs/research-dataset.md)."""
     manifest = folder / "dataset.json"
-    if manifest.exists():
-        meta = json.loads(manifest.read_text(encoding="utf-8"))
-        if meta.get("generator"):
-            note = (
-                f"Synthetic data ({meta.get('generator')}, seed {meta.get('seed')}): no real "
-                "person is described; outcome rates were calibrated to the published figures "
-                "they are compared with."
-            )
-    return CohortReport(results=results, comparison=comparison, dataset_note=note)
+    if not manifest.exists():
+        return ""
+    meta = json.loads(manifest.read_text(encoding="utf-8"))
+    if meta.get("generator"):
+        return (
+            f"Synthetic data ({meta.get('generator')}, seed {meta.get('seed')}): no real "
+            "person is described; outcome rates were calibrated to the published figures "
+            "they are compared with."
+        )
+    if meta.get("producer") == REGISTRY_PRODUCER:
+        return (
+            f"De-identified registry of clinic site {meta.get('site_id')}, exported on "
+            f"{meta.get('exported_on')}: {meta.get('patients')} patients with a research consent "
+            f"in force; {meta.get('left_out_without_research_consent')} without one were left out."
+        )
+    return ""
 
 
 def _png(figure: Figure) -> str:
@@ -68,134 +78,47 @@ def _png(figure: Figure) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _pct(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{float(value):.1%}"
-
-
-def _days(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{float(value):g} d"
-
-
-def _triple(values: tuple[float, float, float]) -> str:
-    return f"{_pct(values[0])} ({_pct(values[1])}–{_pct(values[2])})"
-
-
-def _interval(row: Any, prefix: str) -> str:
-    return f"{_pct(row[prefix])} ({_pct(row[prefix + '_low'])}–{_pct(row[prefix + '_high'])})"
-
-
-def _tables(report: CohortReport) -> dict[str, list[dict[str, str]]]:
-    results = report.results
-    outcomes = []
-    for _, row in results.outcomes.iterrows():
-        outcomes.append(
-            {
-                "dimension": row.dimension,
-                "value": row.value,
-                "instrument": row.instrument,
-                "timepoint": TIMEPOINT_LABEL.get(row.timepoint, row.timepoint),
-                "n": str(row.n),
-                "response": _interval(row, "response"),
-                "remission": _interval(row, "remission"),
-                "worsening": _interval(row, "worsening"),
-            }
-        )
-    comparison = []
-    for _, row in report.comparison.iterrows():
-        is_days = row.measure == "median_days_to_relapse"
-        fmt = _days if is_days else _pct
-        published = fmt(row.published)
-        if row.published_low is not None and not math.isnan(row.published_low):
-            published += f" ({fmt(row.published_low)}–{fmt(row.published_high)})"
-            if row.published_interval_basis == "all participants":
-                published += "*"
-        comparison.append(
-            {
-                "label": row.label,
-                "design": row.design,
-                "citation": row.citation + ("" if row.verified else " — figure unverified"),
-                "published": published,
-                "clinic": f"{fmt(row.clinic)} ({fmt(row.clinic_low)}–{fmt(row.clinic_high)}), "
-                f"n={row.clinic_n}",
-                "verdict": row.verdict,
-            }
-        )
-    durability = [
-        {
-            "group": label,
-            "responders": str(curve.responders),
-            "relapses": str(curve.relapses),
-            "median": describe_median(curve),
-            "day28": _triple(curve.free_of_relapse[28]),
-            "day56": _triple(curve.free_of_relapse[56]),
-        }
-        for label, curve in results.durability.items()
-    ]
-    adverse = [
-        {
-            "route": row.route,
-            "term": row.term,
-            "serious": "serious" if row.serious else "not serious",
-            "events": str(row.events),
-            "per_session": _interval(row, "per_session"),
-            "per_patient": _interval(row, "per_patient"),
-        }
-        for _, row in results.adverse_events.iterrows()
-    ]
-    bp = [
-        {
-            "protocol": row.protocol_id,
-            "sessions": str(row.sessions),
-            "per_session": _interval(row, "per_session"),
-            "per_patient": _interval(row, "per_patient"),
-        }
-        for _, row in results.bp_alerts.iterrows()
-    ]
-    dropout = [
-        {
-            "protocol": row.protocol_id,
-            "courses": str(row.courses),
-            "dropout": _interval(row, "dropout"),
-        }
-        for _, row in results.dropout.iterrows()
-    ]
-    return {
-        "outcomes": outcomes,
-        "comparison": comparison,
-        "durability": durability,
-        "adverse": adverse,
-        "bp": bp,
-        "dropout": dropout,
-    }
-
-
-def _template() -> str:
+def _template(name: str) -> str:
     return (
         resources.files("ketaclinic.reports")
-        .joinpath("templates", "cohort_report.html")
+        .joinpath("templates", name)
         .read_text(encoding="utf-8")
     )
 
 
+def _environment() -> Environment:
+    return Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+
+
+def render_body(report: CohortReport, figures: list[tuple[str, Figure]]) -> Markup:
+    """Everything under the title: notes, comparison, figures, tables (escaped HTML)."""
+    body = (
+        _environment()
+        .from_string(_template("cohort_report_body.html"))
+        .render(
+            results=report.results,
+            disclaimer=CLINICAL_DISCLAIMER,
+            dataset_note=report.dataset_note,
+            verdict_rule=VERDICT_RULE,
+            primary_rule=primary_rule_text(),
+            tables=report_tables(report),
+            figures=[(heading, _png(figure)) for heading, figure in figures],
+        )
+    )
+    # Safe: rendered by an autoescaping environment just above.
+    return Markup(body)
+
+
 def render_html(report: CohortReport, figures: list[tuple[str, Figure]], title: str) -> str:
-    env = Environment(autoescape=select_autoescape(default=True))
-    return env.from_string(_template()).render(
-        title=title,
-        results=report.results,
-        disclaimer=CLINICAL_DISCLAIMER,
-        dataset_note=report.dataset_note,
-        verdict_rule=VERDICT_RULE,
-        tables=_tables(report),
-        figures=[(heading, _png(figure)) for heading, figure in figures],
+    return (
+        _environment()
+        .from_string(_template("cohort_report.html"))
+        .render(title=title, body=render_body(report, figures))
     )
 
 
-def cohort_report_html(report: CohortReport, title: str = "Cohort outcomes report") -> str:
-    """The report as one self-contained HTML page (for the web app to serve as it is)."""
+def cohort_report_html(report: CohortReport, title: str = DEFAULT_TITLE) -> str:
+    """The report as one self-contained HTML page (styles and figures inline)."""
     figures = all_figures(report.results, report.comparison)
     try:
         return render_html(report, figures, title)
@@ -203,46 +126,25 @@ def cohort_report_html(report: CohortReport, title: str = "Cohort outcomes repor
         close_all(figures)
 
 
-def _text_page(lines: list[str]) -> Figure:
-    figure = plt.figure(figsize=(8.27, 11.69))
-    figure.text(0.06, 0.96, "\n".join(lines), va="top", fontsize=8, family="monospace", wrap=True)
-    return figure
+def cohort_report_body(report: CohortReport) -> Markup:
+    """The report's body for a page that brings its own title, layout and styles."""
+    figures = all_figures(report.results, report.comparison)
+    try:
+        return render_body(report, figures)
+    finally:
+        close_all(figures)
 
 
-def write_pdf(
-    report: CohortReport, figures: list[tuple[str, Figure]], path: Path, title: str
-) -> None:
-    tables = _tables(report)
-    summary = [
-        title,
-        "",
-        f"{report.results.patients} patients, {report.results.courses} courses",
-        CLINICAL_DISCLAIMER,
-    ]
-    if report.dataset_note:
-        summary.append(report.dataset_note)
-    summary += ["", VERDICT_RULE, "", "Compared with published results:"]
-    for row in tables["comparison"]:
-        summary.append(
-            f"- {row['label']}: published {row['published']}; "
-            f"clinic {row['clinic']} -> {row['verdict']}"
-        )
-    summary += ["", "Durability:"]
-    summary += [
-        f"- {r['group']}: median {r['median']}; free of relapse at 28 d {r['day28']}"
-        for r in tables["durability"]
-    ]
-    wrapped = [piece for line in summary for piece in (textwrap.wrap(line, 110) or [""])]
-    with PdfPages(path) as pdf:
-        first = _text_page(wrapped)
-        pdf.savefig(first)
-        plt.close(first)
-        for _, figure in figures:
-            pdf.savefig(figure)
+def cohort_report_pdf(report: CohortReport, target: Path | IO[bytes], title: str) -> None:
+    figures = all_figures(report.results, report.comparison)
+    try:
+        write_pdf(report, figures, target, title)
+    finally:
+        close_all(figures)
 
 
 def write_cohort_report(
-    report: CohortReport, out: Path, *, title: str = "Cohort outcomes report"
+    report: CohortReport, out: Path, *, title: str = DEFAULT_TITLE
 ) -> tuple[Path, Path]:
     """Write ``<out>.html`` and ``<out>.pdf`` (``out`` may end in either) and return both paths."""
     stem = out.with_suffix("") if out.suffix.lower() in (".html", ".pdf") else out

@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ketaclinic.analytics.cohorts import CohortResults
@@ -34,12 +35,22 @@ def _errors(frame: pd.DataFrame, prefix: str) -> np.ndarray:
     )
 
 
+def _nothing_to_show(ax: Axes, message: str) -> None:
+    """A small clinic (or a new registry) may have no responder or no adverse event yet: the
+    figure says so instead of drawing empty axes."""
+    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=9, transform=ax.transAxes)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def outcomes_over_time(results: CohortResults) -> Figure:
     overall = results.outcomes[results.outcomes.dimension == "all"]
     instruments = sorted(overall.instrument.unique())
     fig, axes = plt.subplots(
         1, max(1, len(instruments)), figsize=(5 * max(1, len(instruments)), 3.6), squeeze=False
     )
+    if not instruments:
+        _nothing_to_show(axes[0][0], "No scored course with a baseline yet.")
     for ax, instrument in zip(axes[0], instruments, strict=False):
         part = (
             overall[overall.instrument == instrument]
@@ -77,6 +88,9 @@ def end_of_induction_by(results: CohortResults, dimensions: list[str]) -> Figure
     frame = frame.sort_values(["dimension", "instrument", "value"]).reset_index(drop=True)
     height = max(3.0, 0.28 * len(frame) + 1)
     fig, ax = plt.subplots(figsize=(8, height))
+    if frame.empty:
+        _nothing_to_show(ax, "No end-of-induction score yet.")
+        return fig
     y = np.arange(len(frame))[::-1]
     ax.errorbar(
         frame.response, y, xerr=_errors(frame, "response"), fmt="o", capsize=3, label="Response"
@@ -116,6 +130,9 @@ def durability_curves(results: CohortResults) -> Figure:
         ax.fill_between(
             curve.timeline_days, curve.survival_low, curve.survival_high, step="post", alpha=0.15
         )
+    if not ax.lines:
+        _nothing_to_show(ax, "No responder yet: no time to relapse to show.")
+        return fig
     ax.set_xlabel("Days since first response")
     ax.set_ylabel("Free of relapse")
     ax.set_ylim(0, 1.02)
@@ -173,10 +190,13 @@ def safety_overview(results: CohortResults) -> Figure:
         left.barh(
             np.arange(len(terms)) + index * width, np.nan_to_num(share), height=width, label=route
         )
-    left.set_yticks(np.arange(len(terms)) + width * (len(routes) - 1) / 2, terms, fontsize=7)
-    left.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     left.set_title("Patients with each adverse event, by route", fontsize=9)
-    left.legend(fontsize=7)
+    if terms:
+        left.set_yticks(np.arange(len(terms)) + width * (len(routes) - 1) / 2, terms, fontsize=7)
+        left.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        left.legend(fontsize=7)
+    else:
+        _nothing_to_show(left, "No adverse event recorded.")
     bp = results.bp_alerts
     x = np.arange(len(bp))
     right.bar(
@@ -196,10 +216,13 @@ def safety_overview(results: CohortResults) -> Figure:
         capsize=3,
         label="Drop-out, per course",
     )
-    right.set_xticks(x, bp.protocol_id, fontsize=7, rotation=15)
-    right.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     right.set_title("Blood-pressure alerts and drop-out (95% CI)", fontsize=9)
-    right.legend(fontsize=7)
+    if len(bp):
+        right.set_xticks(x, bp.protocol_id, fontsize=7, rotation=15)
+        right.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        right.legend(fontsize=7)
+    else:
+        _nothing_to_show(right, "No session given yet.")
     fig.tight_layout()
     return fig
 
