@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from clinic_pages_support import audit_actions
 from fastapi.testclient import TestClient
 from session_pages import STAFF, field_error, make_patient, post
 from web_support import PATIENT_ID, Clock
 
 from ketaclinic.clinical.policy import ProtocolKind
-from ketaclinic.services import measurement, progress, safety, sessions
+from ketaclinic.services import measurement, patients, progress, safety, sessions
 from ketaclinic.services.context import RequestContext
+from ketaclinic.services.questionnaire_schedule import due_questionnaires
 from ketaclinic.storage.database import SessionFactory
 
 
@@ -43,8 +45,12 @@ def test_phq9_is_due_then_filled_and_shown_in_plain_words(
     # Due again once the schedule's interval has passed since this answer.
     every = next(q.every_days for q in progress.portal_data().questionnaires if q.id == "phq9")
     with session_factory() as db:
-        later = progress.due_questionnaires(db, PATIENT_ID, clock.now + timedelta(days=every))
-        sooner = progress.due_questionnaires(db, PATIENT_ID, clock.now + timedelta(days=every - 1))
+        later = due_questionnaires(
+            db, RequestContext(STAFF, clock.now + timedelta(days=every)), PATIENT_ID
+        )
+        sooner = due_questionnaires(
+            db, RequestContext(STAFF, clock.now + timedelta(days=every - 1)), PATIENT_ID
+        )
     assert "phq9" in [q.instrument_id for q in later]
     assert "phq9" not in [q.instrument_id for q in sooner]
 
@@ -130,4 +136,32 @@ def test_upcoming_sessions_are_listed_and_past_ones_are_not(
     past = (clock.now - timedelta(days=2)).strftime("%A %d %B %Y")
     assert coming in home
     assert past not in home
-    assert "Treatment session at 10:00 UTC" in home
+    assert "Treatment session at 10:00" in home
+    assert "Times are clinic time (UTC)" in home
+
+
+def test_a_form_the_plan_calls_for_is_offered_with_the_reason_and_its_read_is_audited(
+    signed_in: dict[str, TestClient], session_factory: SessionFactory, clock: Clock
+) -> None:
+    make_patient(session_factory, clock)
+    patient = signed_in["patient"]
+    assert patient.get("/portal/questionnaires/pcl5").status_code == 404
+    with session_factory() as db:
+        patients.add_diagnosis(
+            db, RequestContext(STAFF, clock.now), PATIENT_ID, {"condition": "ptsd"}
+        )
+        db.commit()
+    home = patient.get("/portal").text
+    assert 'href="/portal/questionnaires/pcl5"' in home
+    assert "your care team recorded" in home
+    form = patient.get("/portal/questionnaires/pcl5").text
+    assert "Repeated, disturbing, and unwanted memories" in form
+    saved = post(patient, "/portal/questionnaires/pcl5", "/portal/questionnaires/pcl5",
+                 _all(1, 20))  # fmt: skip
+    assert saved.status_code == 303
+    due = patient.get("/api/v1/portal/questionnaires-due").json()
+    assert "pcl5" not in [d["instrument_id"] for d in due]
+    assert {d["instrument_id"] for d in due} >= {"phq9", "gad7"}
+    assert all(d["reason"] and d["every_days"] > 0 for d in due)
+    reads = audit_actions(session_factory, PATIENT_ID)
+    assert reads.count("questionnaires.due.read.portal") == 2  # the page and the API call

@@ -7,9 +7,9 @@ Read-only, and audited once per call (the caller names the purpose: a report, th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,9 +26,14 @@ from ketaclinic.storage.tables.sessions import SessionDosingRow, SupervisedSessi
 
 
 class ScheduledQuestionnaire(BaseModel):
+    """A self-report form and how often it falls due; for ``plan_questionnaires``, the protocols
+    or conditions of the plan that call for it (see ``services.questionnaire_schedule``)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
     every_days: int = Field(gt=0)
+    when_conditions: tuple[str, ...] = ()
+    when_protocols: tuple[str, ...] = ()
     source: Source
 
 
@@ -44,7 +49,18 @@ class CrisisResource(BaseModel):
 class PortalData(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     questionnaires: list[ScheduledQuestionnaire]
+    plan_questionnaires: list[ScheduledQuestionnaire] = []
     crisis_resources: list[CrisisResource] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _plan_entries_say_when(self) -> PortalData:
+        for entry in self.plan_questionnaires:
+            if not entry.when_conditions and not entry.when_protocols:
+                raise ValueError(
+                    f"plan_questionnaires: {entry.id} needs when_conditions or when_protocols "
+                    "(a form for everyone belongs under questionnaires)"
+                )
+        return self
 
 
 def portal_data() -> PortalData:
@@ -67,14 +83,6 @@ class SessionLine:
     protocol_kind: str
     state: str
     dose_mg: float | None
-
-
-@dataclass(frozen=True)
-class DueQuestionnaire:
-    instrument_id: str
-    name: str
-    last_answered_at: datetime | None
-    due_since: datetime | None  # None: never answered, due now
 
 
 @dataclass(frozen=True)
@@ -137,8 +145,11 @@ def _sessions(db: Session, patient_id: str) -> list[SessionLine]:
     ]
 
 
-def upcoming(db: Session, patient_id: str, today: date) -> list[tuple[date, str]]:
-    """Planned treatment days from the active plan's calendar and sessions already scheduled."""
+def upcoming(
+    db: Session, patient_id: str, today: date, clinic_tz: tzinfo = UTC
+) -> list[tuple[date, str]]:
+    """Planned treatment days from the active plan's calendar and sessions already scheduled;
+    days and times in the clinic's time zone."""
     found: dict[date, str] = {}
     planned = db.execute(
         select(PlanSessionRow.scheduled_on, PlanSessionRow.phase_kind)
@@ -154,8 +165,9 @@ def upcoming(db: Session, patient_id: str, today: date) -> list[tuple[date, str]
     for day, phase in planned:
         found[day] = f"Treatment session ({phase} phase)"
     for line in _sessions(db, patient_id):
-        if line.state == "scheduled" and line.when.date() >= today:
-            found[line.when.date()] = f"Treatment session at {line.when.strftime('%H:%M')} UTC"
+        local = line.when.astimezone(clinic_tz)
+        if line.state == "scheduled" and local.date() >= today:
+            found[local.date()] = f"Treatment session at {local.strftime('%H:%M')}"
     return sorted(found.items())[:10]
 
 
@@ -169,24 +181,10 @@ def progress(db: Session, ctx: RequestContext, patient_id: str, *, purpose: str)
         patient_id=patient_id, patient_name=f"{patient.given_name} {patient.family_name}",
         mrn=patient.mrn, date_of_birth=patient.date_of_birth, first_treatment_at=day0,
         instruments=instruments, sessions=tuple(_sessions(db, patient_id)),
-        upcoming=tuple(upcoming(db, patient_id, ctx.now.date())),
+        upcoming=tuple(upcoming(db, patient_id, ctx.today, ctx.clinic_tz)),
     )  # fmt: skip
     record_event(
         db, ctx.actor, f"progress.read.{purpose}", "patient", patient_id, patient_id=patient_id,
         now=ctx.now,
     )  # fmt: skip
     return result
-
-
-def due_questionnaires(db: Session, patient_id: str, now: datetime) -> list[DueQuestionnaire]:
-    """Each scheduled self-report form whose interval has passed since it was last answered."""
-    trajectories = score_trajectories(db, patient_id)
-    due: list[DueQuestionnaire] = []
-    for scheduled in portal_data().questionnaires:
-        points = trajectories.get(scheduled.id, [])
-        last = points[-1].administered_at if points else None
-        next_at = last + timedelta(days=scheduled.every_days) if last else None
-        if next_at is None or next_at <= now:
-            name = get_instrument(scheduled.id).short_name
-            due.append(DueQuestionnaire(scheduled.id, name, last, next_at))
-    return due

@@ -7,7 +7,7 @@ address, so a patient can only ever reach their own record.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, tzinfo
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -18,10 +18,10 @@ from ketaclinic.clinical.outcomes import outcome_rules, remission_cutoff
 from ketaclinic.clinical.questionnaires import Instrument, get_instrument
 from ketaclinic.errors import InvalidInput, NotFound, PermissionDenied
 from ketaclinic.reports.score_plot import trajectory_image
-from ketaclinic.services import measurement, progress
-from ketaclinic.services.context import Actor, RequestContext
-from ketaclinic.web.deps import CurrentActor, DbSession, Now, require
-from ketaclinic.web.templating import NavItem, add_nav_item, render
+from ketaclinic.services import measurement, progress, questionnaire_schedule
+from ketaclinic.services.context import Actor
+from ketaclinic.web.deps import CurrentActor, CurrentContext, DbSession, require
+from ketaclinic.web.templating import NavItem, add_nav_item, in_zone, render
 
 router = APIRouter(prefix="/portal", tags=["patient portal"])
 
@@ -37,22 +37,22 @@ def patient_id_of(actor: Actor) -> str:
     return actor.patient_id
 
 
-def portal_instrument(instrument_id: str) -> Instrument:
-    """Only the self-report forms the portal offers (never a clinician-rated scale)."""
-    offered = {q.id for q in progress.portal_data().questionnaires}
-    if instrument_id not in offered:
+def portal_instrument(db: Session, patient_id: str, instrument_id: str) -> Instrument:
+    """Only the self-report forms this patient's schedule offers (never a clinician-rated scale):
+    those for everyone and those their plan calls for (``services.questionnaire_schedule``)."""
+    if instrument_id not in questionnaire_schedule.offered_instruments(db, patient_id):
         raise NotFound(f"No questionnaire {instrument_id!r} to fill here.", field="instrument")
     return get_instrument(instrument_id)
 
 
-def plain_words(item: progress.InstrumentProgress) -> list[str]:
+def plain_words(item: progress.InstrumentProgress, zone: tzinfo = UTC) -> list[str]:
     """What the numbers mean, without jargon, from the instrument's bands and outcome rules."""
     if not item.points:
         return []
     latest, first = item.points[-1], item.points[0]
     said = [
         f"Your latest {item.name} score is {latest.total:g} out of {item.max_total:g} "
-        f"(lower is better), on {latest.administered_at.strftime('%d %B %Y')}."
+        f"(lower is better), on {in_zone(latest.administered_at, zone, '%d %B %Y')}."
     ]
     band = get_instrument(item.instrument_id).bands
     label = next((b.label for b in band if b.id == latest.severity), None)
@@ -66,7 +66,10 @@ def plain_words(item: progress.InstrumentProgress) -> list[str]:
                     f"{' than' if change else ''} that.")  # fmt: skip
     try:
         rules = outcome_rules(item.instrument_id)
-        remission = remission_cutoff(item.instrument_id)
+        # The cut-off the clinic judges by (its outcome choice), as on the clinician's chart.
+        remission = (
+            item.outcome.remission_rule if item.outcome else remission_cutoff(item.instrument_id)
+        )
     except NotFound:
         return said
     if rules.response.type == "percent_reduction":
@@ -90,17 +93,17 @@ def _op_words(op: str) -> str:
 
 
 @router.get("", response_class=HTMLResponse, dependencies=[OwnRead])
-def portal_home(request: Request, db: DbSession, actor: CurrentActor, now: Now) -> Response:
-    patient_id = patient_id_of(actor)
+def portal_home(request: Request, db: DbSession, ctx: CurrentContext) -> Response:
+    patient_id = patient_id_of(ctx.actor)
     try:
-        data = progress.progress(db, RequestContext(actor, now), patient_id, purpose="portal")
+        data = progress.progress(db, ctx, patient_id, purpose="portal")
     except NotFound:
         # An account whose record is not (yet) in this clinic's database: say so kindly.
         return render(request, "portal_home.html", {"data": None, "due": [], "plain": {}})
-    due = progress.due_questionnaires(db, patient_id, now)
+    due = questionnaire_schedule.due_questionnaires(db, ctx, patient_id)
     context = {
-        "data": data, "due": due, "saved": request.query_params.get("saved"), "now": now,
-        "plain": {item.instrument_id: plain_words(item) for item in data.instruments},
+        "data": data, "due": due, "saved": request.query_params.get("saved"), "now": ctx.now,
+        "plain": {i.instrument_id: plain_words(i, ctx.clinic_tz) for i in data.instruments},
     }  # fmt: skip
     return render(request, "portal_home.html", context)
 
@@ -125,9 +128,11 @@ def _questionnaire_page(
 
 
 @router.get("/questionnaires/{instrument_id}", response_class=HTMLResponse, dependencies=[OwnRead])
-def questionnaire(request: Request, instrument_id: str, actor: CurrentActor) -> Response:
-    patient_id_of(actor)
-    return _questionnaire_page(request, portal_instrument(instrument_id))
+def questionnaire(
+    request: Request, instrument_id: str, db: DbSession, actor: CurrentActor
+) -> Response:
+    instrument = portal_instrument(db, patient_id_of(actor), instrument_id)
+    return _questionnaire_page(request, instrument)
 
 
 def _answers(instrument: Instrument, form: dict[str, str]) -> tuple[dict[str, int], dict[str, str]]:
@@ -149,17 +154,19 @@ def _answers(instrument: Instrument, form: dict[str, str]) -> tuple[dict[str, in
     "/questionnaires/{instrument_id}", response_class=HTMLResponse, dependencies=[OwnChange]
 )
 async def submit_questionnaire(
-    request: Request, instrument_id: str, db: DbSession, actor: CurrentActor, now: Now
+    request: Request, instrument_id: str, db: DbSession, ctx: CurrentContext
 ) -> Response:
-    patient_id = patient_id_of(actor)
-    instrument = portal_instrument(instrument_id)
+    patient_id = patient_id_of(ctx.actor)
+    instrument = portal_instrument(db, patient_id, instrument_id)
     data = await request.form()
     form = {key: value for key, value in data.items() if isinstance(value, str)}
     answers, errors = _answers(instrument, form)
     if errors:
         return _questionnaire_page(request, instrument, values=form, errors=errors, status_code=422)
     try:
-        stored = _record(db, actor, now, patient_id, instrument_id, answers)
+        stored = measurement.record_questionnaire_response(
+            db, ctx, patient_id, instrument_id, answers
+        )
     except InvalidInput as exc:
         db.rollback()
         errors = {exc.field or "form": exc.message}
@@ -174,26 +181,17 @@ async def submit_questionnaire(
     return RedirectResponse(f"/portal?saved={instrument_id}", status_code=303)
 
 
-def _record(
-    db: Session, actor: Actor, now: datetime, patient_id: str, instrument_id: str,
-    answers: dict[str, int],
-) -> measurement.StoredResponse:  # fmt: skip
-    return measurement.record_questionnaire_response(
-        db, RequestContext(actor, now), patient_id, instrument_id, answers
-    )
-
-
 @router.get("/progress/{instrument_id}.svg", dependencies=[OwnRead])
-def progress_chart(instrument_id: str, db: DbSession, actor: CurrentActor, now: Now) -> Response:
+def progress_chart(instrument_id: str, db: DbSession, ctx: CurrentContext) -> Response:
     """The patient's own chart for one questionnaire, labelled in plain words."""
-    patient_id = patient_id_of(actor)
-    data = progress.progress(db, RequestContext(actor, now), patient_id, purpose="portal.chart")
+    patient_id = patient_id_of(ctx.actor)
+    data = progress.progress(db, ctx, patient_id, purpose="portal.chart")
     item = next((i for i in data.instruments if i.instrument_id == instrument_id), None)
     if item is None or not item.points:
         raise NotFound("No answers to this questionnaire yet.", field="instrument")
     svg = trajectory_image(
         f"Your {item.name} scores", [p.administered_at for p in item.points],
         [p.total for p in item.points], instrument_id=instrument_id, max_total=item.max_total,
-        image_format="svg", plain_words=True,
+        image_format="svg", plain_words=True, outcome=item.outcome,
     )  # fmt: skip
     return Response(svg, media_type="image/svg+xml")

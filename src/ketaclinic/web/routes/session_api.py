@@ -14,10 +14,24 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.sessions.alerts import Measures
-from ketaclinic.services import measurement, policy, progress, session_today, sessions
+from ketaclinic.services import (
+    measurement,
+    policy,
+    progress,
+    questionnaire_schedule,
+    session_today,
+    sessions,
+)
 from ketaclinic.services.context import Actor, RequestContext
 from ketaclinic.storage.tables.types import new_id
-from ketaclinic.web.deps import CurrentActor, DbSession, Now, ensure_patient_access, require
+from ketaclinic.web.deps import (
+    CurrentActor,
+    CurrentContext,
+    DbSession,
+    Now,
+    ensure_patient_access,
+    require,
+)
 from ketaclinic.web.routes.portal import patient_id_of, portal_instrument
 
 router = APIRouter(prefix="/api/v1", tags=["session monitor API"])
@@ -127,10 +141,12 @@ def take_step(
 
 
 @router.get("/portal/questionnaires-due", dependencies=[Depends(require("own_record:read"))])
-def questionnaires_due(actor: CurrentActor, db: DbSession, now: Now) -> list[dict[str, Any]]:
-    due = progress.due_questionnaires(db, patient_id_of(actor), now)
+def questionnaires_due(db: DbSession, ctx: CurrentContext) -> list[dict[str, Any]]:
+    """The patient's own forms that are due: for everyone, and those their plan calls for."""
+    due = questionnaire_schedule.due_questionnaires(db, ctx, patient_id_of(ctx.actor))
     return [
-        {"instrument_id": d.instrument_id, "name": d.name,
+        {"instrument_id": d.instrument_id, "name": d.name, "every_days": d.every_days,
+         "reason": d.reason,
          "last_answered_at": d.last_answered_at.isoformat() if d.last_answered_at else None}
         for d in due
     ]  # fmt: skip
@@ -142,12 +158,13 @@ def questionnaires_due(actor: CurrentActor, db: DbSession, now: Now) -> list[dic
     dependencies=[Depends(require("own_record:change"))],
 )
 def answer_questionnaire(
-    instrument_id: str, body: AnswersIn, actor: CurrentActor, db: DbSession, now: Now
+    instrument_id: str, body: AnswersIn, db: DbSession, ctx: CurrentContext
 ) -> dict[str, Any]:
     """The patient's own answers; ``crisis_resources`` is filled when a suicide item is positive."""
-    portal_instrument(instrument_id)
+    patient_id = patient_id_of(ctx.actor)
+    portal_instrument(db, patient_id, instrument_id)
     stored = measurement.record_questionnaire_response(
-        db, _ctx(actor, now), patient_id_of(actor), instrument_id, body.answers
+        db, ctx, patient_id, instrument_id, body.answers
     )
     positive = any("suicid" in alert.id for alert in stored.result.alerts)
     resources = progress.portal_data().crisis_resources if positive else []
