@@ -3,7 +3,16 @@
 Published racemic ketamine studies give F and Tmax but not an absorption rate constant for the
 disposition models used here. The engine therefore derives ka (computed here, not published) so
 that the model's typical subject at the reference weight peaks at the published Tmax after a
-single dose, and says so in every prediction that uses it.
+single dose, and says so in every prediction that uses it. A published ka, when a formulation has
+one, is used as is.
+
+Input semantics (the cases mrgsolve users reported: #1129, #267, #270, #954):
+- a lag delays the whole input: a bolus into the depot moves to start + lag; a zero-order release
+  (``zero_order_min``) keeps its duration and moves both its start and its end by the lag;
+- bioavailability scales the amount that enters. For a zero-order release the duration is a
+  property of the formulation, so F scales the rate and the duration is kept (NONMEM's modelled
+  duration, RATE=-2). IV infusions have F = 1 and no lag: they run exactly as given;
+- the published Tmax counts from the dose, so the derived ka targets Tmax minus the lag.
 """
 
 from __future__ import annotations
@@ -67,23 +76,33 @@ def resolve_absorption(
         if override.route == route:
             bioavailability = override.value
             origin = f"{override.source.short()} (F); {chosen.source.short()} (Tmax)"
+    release = (
+        f", released at a constant rate over {chosen.zero_order_min:g} min"
+        if chosen.zero_order_min
+        else ""
+    )
     if chosen.ka_per_h is not None:
         ka = chosen.ka_per_h / 60.0
         rate_origin = f"published absorption rate {chosen.ka_per_h:.3g}/h"
     else:
-        ka = derived_ka_per_min(spec.id, chosen.tmax_min)
+        ka = derived_ka_per_min(
+            spec.id, chosen.tmax_min - chosen.lag_min, chosen.zero_order_min or 0.0
+        )
         rate_origin = (
             f"absorption rate {ka * 60:.3g}/h derived here so the typical subject peaks at the "
             f"published Tmax {chosen.tmax_min:g} min"
         )
     note = (
         f"{route.value}: {spec.id} disposition combined with formulation '{chosen.id}' "
-        f"(F {bioavailability:.2f}, lag {chosen.lag_min:g} min; {origin}); {rate_origin}."
+        f"(F {bioavailability:.2f}, lag {chosen.lag_min:g} min{release}; {origin}); "
+        f"{rate_origin}."
     )
     return Absorption(chosen, bioavailability, ka, chosen.lag_min, note)
 
 
-def _typical_tmax_min(model_id: str, ka_per_min: float, horizon_min: float) -> float:
+def _typical_tmax_min(
+    model_id: str, ka_per_min: float, horizon_min: float, release_min: float
+) -> float:
     from ketaclinic.pharmacology.parameters import CovariateArrays, Covariates, individual_values
     from ketaclinic.pharmacology.schema import load_model_spec
     from ketaclinic.pharmacology.solver import InputEvent, concentration_ng_ml, modal_form
@@ -103,7 +122,7 @@ def _typical_tmax_min(model_id: str, ka_per_min: float, horizon_min: float) -> f
         builder.matrix(), tuple(builder.names), {"concentration": Output(0, volume)}
     )
     modal = modal_form(system)
-    events = [InputEvent(builder.names.index("depot"), 0.0, 0.0, np.array([1.0]))]
+    events = [InputEvent(builder.names.index("depot"), 0.0, release_min, np.array([1.0]))]
 
     def concentration(t: float) -> float:
         return float(
@@ -121,18 +140,20 @@ def _typical_tmax_min(model_id: str, ka_per_min: float, horizon_min: float) -> f
 
 
 @cache
-def derived_ka_per_min(model_id: str, tmax_min: float) -> float:
-    """First-order ka giving the typical subject a single-dose peak at ``tmax_min``.
+def derived_ka_per_min(model_id: str, tmax_min: float, release_min: float = 0.0) -> float:
+    """First-order ka giving the typical subject a single-dose peak ``tmax_min`` after the input
+    starts (``release_min`` > 0: the dose enters the depot at a constant rate over that time).
 
     Computed here, not published."""
     horizon = 20.0 * tmax_min
 
     def mismatch(log_ka: float) -> float:
-        return _typical_tmax_min(model_id, math.exp(log_ka), horizon) - tmax_min
+        return _typical_tmax_min(model_id, math.exp(log_ka), horizon, release_min) - tmax_min
 
     low, high = math.log(1e-4), math.log(50.0)
-    if mismatch(low) < 0 or mismatch(high) > 0:
+    if tmax_min <= release_min or mismatch(low) < 0 or mismatch(high) > 0:
         raise ConfigurationError(
-            f"No absorption rate gives a peak at {tmax_min:g} min with the {model_id} model."
+            f"No absorption rate gives a peak at {tmax_min:g} min after the input starts with "
+            f"the {model_id} model (release over {release_min:g} min)."
         )
     return math.exp(brentq(mismatch, low, high, xtol=1e-10))

@@ -148,6 +148,9 @@ class Formulation(_Frozen):
     # A published first-order absorption rate constant; when absent (every racemic formulation
     # today) the engine derives one from tmax_min for the chosen model and says so.
     ka_per_h: float | None = Field(default=None, gt=0)
+    # Zero-order release into the depot over this many minutes (after the lag), then first-order
+    # absorption; F scales the release rate, the duration is kept. None: the dose enters at once.
+    zero_order_min: float | None = Field(default=None, gt=0)
     source: Source
 
 

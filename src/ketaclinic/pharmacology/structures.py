@@ -151,11 +151,13 @@ def _racemic_inputs(
             builder.add(depot)
             builder.flow(depot, "central", np.full(n, absorption.ka_per_min))
             notes.append(absorption.note)
+        # A lag moves the start (and the end of a zero-order release); F scales the amount, so a
+        # release keeps its duration and F scales its rate (see absorption.py).
         events.append(
             InputEvent(
                 builder.names.index(depot),
                 dose.start_min + absorption.lag_min,
-                0.0,
+                absorption.formulation.zero_order_min or 0.0,
                 np.full(n, dose.amount_mg * absorption.bioavailability),
             )
         )
