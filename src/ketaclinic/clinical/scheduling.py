@@ -200,6 +200,51 @@ def reschedule_after_missed(
     return result
 
 
+def check_session_date(
+    on: date,
+    others: Iterable[date],
+    sessions_per_week: float,
+    min_interval_days: int,
+    clinic_days: Iterable[int] = WEEKDAYS,
+    holidays: Iterable[date] = (),
+    *,
+    field: str = "date",
+) -> None:
+    """Refuse a session moved to ``on`` (a booking on another day than the calendar's) if it
+    breaks the rules the calendar keeps: an open clinic day, the protocol's minimum interval from
+    the course's other sessions, and no more sessions in any window than the phase allows (a week
+    for weekly or more often; for less often, the phase's own spacing, e.g. 14 days)."""
+    days = _validate_days(clinic_days)
+    if on.weekday() not in days or on in frozenset(holidays):
+        open_days = ", ".join(_DAY_NAMES[d] for d in sorted(days))
+        raise InvalidInput(
+            f"The clinic is closed on {_DAY_NAMES[on.weekday()]} {on}; choose an open day "
+            f"({open_days}, holidays excepted).",
+            field=field,
+        )
+    placed = sorted(others)
+    gap = max(min_interval_days, 1)
+    for other in placed:
+        if abs((on - other).days) < gap:
+            raise InvalidInput(
+                f"{on} is {abs((on - other).days)} day(s) from the session on {other}; the "
+                f"protocol's minimum interval is {gap} day(s).",
+                field=field,
+            )
+    window = 7 if sessions_per_week >= 1 else round(7 / sessions_per_week)
+    allowed = math.ceil(sessions_per_week) if sessions_per_week >= 1 else 1
+    for start_offset in range(window):
+        start = on - timedelta(days=start_offset)
+        end = start + timedelta(days=window - 1)
+        count = 1 + sum(1 for d in placed if start <= d <= end)
+        if count > allowed:
+            raise InvalidInput(
+                f"{on} would make {count} sessions in the {window} days from {start}; this "
+                f"phase allows {allowed}.",
+                field=field,
+            )
+
+
 class TreatmentPlan(BaseModel):
     """A patient, a protocol, a prescriber and a start date, with the session calendar."""
 

@@ -41,7 +41,8 @@ from ketaclinic.storage.tables.planning import PlanSessionRow, TreatmentPlanRow
 _RUNNING = ("signed", "active")
 
 
-def _running_plan(db: Session, plan_id: str) -> TreatmentPlanRow:
+def running_plan(db: Session, plan_id: str) -> TreatmentPlanRow:
+    """The plan, if signed or active; sessions are given (and booked) only on such a plan."""
     row = plan_row(db, plan_id)
     if row.status not in _RUNNING:
         raise RuleViolation(
@@ -164,7 +165,7 @@ def mark_missed(
     require_role(ctx, STAFF_ROLES, "mark a session missed")
     on = today or ctx.now.date()
     with atomic(db):
-        plan = _running_plan(db, plan_id)
+        plan = running_plan(db, plan_id)
         live = _live(db, plan_id)
         position, missed = _find(live, sequence)
         if missed.status != "planned":
@@ -223,7 +224,7 @@ def mark_done(db: Session, ctx: RequestContext, plan_id: str, sequence: int) -> 
     """Record a session as given; the plan becomes active, and completed after its last session."""
     require_role(ctx, STAFF_ROLES, "record a session as given")
     with atomic(db):
-        plan = _running_plan(db, plan_id)
+        plan = running_plan(db, plan_id)
         live = _live(db, plan_id)
         position, row = _find(live, sequence)
         if row.status != "planned":
