@@ -237,7 +237,9 @@ def test_volume_and_rate_deliver_the_dose(
     devices=st.integers(min_value=1, max_value=3), weight_kg=st.floats(min_value=40, max_value=200)
 )
 def test_devices_times_28_mg_is_the_dose(devices: int, weight_kg: float) -> None:
-    dose = calculate_dose("esketamine-trd", weight_kg, dose_mg=28.0 * devices)
+    # 28 mg (not a US-label dose) and above 84 mg need the prescriber's override.
+    accepted = [_override("regimen-dose", "max-mg-per-session")]
+    dose = calculate_dose("esketamine-trd", weight_kg, dose_mg=28.0 * devices, overrides=accepted)
     assert dose.devices is not None
     assert dose.devices * 28 == dose.dose_mg
     assert list(dose.device_offsets_min) == [5.0 * i for i in range(devices)]
@@ -260,6 +262,14 @@ def test_eu_profile_starts_patients_65_and_over_at_28_mg() -> None:
         calculate_dose("esketamine-trd", 60, regional_profile="eu-65-and-over")
     with pytest.raises(InvalidInput, match="no regional profile"):
         calculate_dose("esketamine-trd", 60, regional_profile="jp")
-    # On the US label alone, 28 mg is flagged rather than silently accepted.
-    us = calculate_dose("esketamine-trd", 60, dose_mg=28)
-    assert any("regional profile" in w for w in us.warnings)
+    # On the US label alone, 28 mg is refused unless a prescriber overrides it with a reason.
+    with pytest.raises(OverrideRequired, match="regional profile") as refused:
+        calculate_dose("esketamine-trd", 60, dose_mg=28)
+    assert refused.value.rule_ids == ["regimen-dose"]
+    us = calculate_dose("esketamine-trd", 60, dose_mg=28, overrides=[_override("regimen-dose")])
+    check = next(c for c in us.limit_checks if c.id == "regimen-dose")
+    assert (check.within, check.allowed_values, check.status) == (
+        False,
+        (56, 84),
+        "exceeded, overridden",
+    )

@@ -10,7 +10,12 @@ import typer
 from ketaclinic.cli._output import fail, print_json
 from ketaclinic.clinical.dosing import WeightPolicy, calculate_dose
 from ketaclinic.clinical.overrides import Override
-from ketaclinic.clinical.protocols import Protocol, all_protocols
+from ketaclinic.clinical.protocols import AppliedSetting, Protocol, all_protocols, get_protocol
+from ketaclinic.clinical.protocols.settings import (
+    apply_settings,
+    sourced_value,
+    validate_setting,
+)
 from ketaclinic.clinical.vocabulary import Sex
 from ketaclinic.errors import InvalidInput, KetaclinicError
 
@@ -19,7 +24,10 @@ def protocol_summary(protocol: Protocol) -> dict[str, Any]:
     """What a prescriber needs to choose a protocol, with every source and unverified flag."""
     data = protocol.model_dump(mode="json", exclude={"sources"})
     data["verified"] = protocol.verified
-    data["unverified_sources"] = [s.short() for s in protocol.all_sources() if not s.verified]
+    # A source shared by several parts (the vial strengths, say) is listed once.
+    data["unverified_sources"] = list(
+        dict.fromkeys(s.short() for s in protocol.all_sources() if not s.verified)
+    )
     data["sources"] = [s.model_dump(mode="json", exclude_none=True) for s in protocol.sources]
     return data
 
@@ -43,6 +51,29 @@ def _override(
             rule_ids=limit_ids, reason=reason, prescriber_id=prescriber, overridden_at=when
         )
     ]
+
+
+def _try_settings(protocol_id: str, pairs: list[str], at: datetime) -> Protocol:
+    """The protocol with clinic settings tried on the command line (nothing is stored)."""
+    protocol = get_protocol(protocol_id)
+    applied = []
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep:
+            raise InvalidInput(f"--setting {pair!r}: write SETTING=VALUE.", field="setting")
+        text = raw.strip()
+        value: Any = None if text.lower() == "none" else text
+        if value is not None and "," in text:
+            value = [part.strip() for part in text.split(",") if part.strip()]
+        setting_id = name.strip()
+        applied.append(
+            AppliedSetting(
+                setting_id=setting_id, value=validate_setting(protocol, setting_id, value),
+                default_value=sourced_value(protocol, setting_id),
+                reason="tried on the command line", changed_by="command line", changed_at=at,
+            )
+        )  # fmt: skip
+    return apply_settings(protocol, applied)
 
 
 def register(app: typer.Typer) -> None:
@@ -69,8 +100,9 @@ def register(app: typer.Typer) -> None:
             float | None, typer.Option("--dose-mg", help="Fixed-dose products.")
         ] = None,
         policy: Annotated[
-            WeightPolicy, typer.Option(help="Body-weight policy.")
-        ] = WeightPolicy.ACTUAL,
+            WeightPolicy | None,
+            typer.Option(help="Body-weight policy (default: the protocol's, normally actual)."),
+        ] = None,
         first_session: Annotated[bool, typer.Option("--first-session")] = False,
         region: Annotated[
             str | None, typer.Option(help="Regional profile id, e.g. eu-65-and-over.")
@@ -84,12 +116,19 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="Prescriber id for the override.")
         ] = None,
         at: Annotated[str | None, typer.Option(help="When the override was made (ISO).")] = None,
+        setting: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--setting", help="Try a clinic setting, e.g. limits.max_mg_per_session=200."
+            ),
+        ] = None,
     ) -> None:
         """Compute a session dose: mg, mg/kg, volume, bag and pump rate, or esketamine devices."""
         try:
             overrides = _override(override_limit or [], reason, prescriber, at)
+            tried = _try_settings(protocol, setting or [], datetime.now().astimezone())
             result = calculate_dose(
-                protocol,
+                tried,
                 weight,
                 height_cm=height,
                 sex=sex,

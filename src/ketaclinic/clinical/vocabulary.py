@@ -72,3 +72,11 @@ class Route(StrEnum):
 class Sex(StrEnum):
     FEMALE = "F"
     MALE = "M"
+
+
+class WeightPolicy(StrEnum):
+    """Which body weight an mg/kg dose is computed on (a clinic's choice; see dosing.yaml)."""
+
+    ACTUAL = "actual"
+    IDEAL = "ideal"
+    ADJUSTED = "adjusted"

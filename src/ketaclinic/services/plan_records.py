@@ -25,6 +25,7 @@ from ketaclinic.errors import NotFound, PermissionDenied
 from ketaclinic.services.audit import record_event
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.patients import get_patient_row
+from ketaclinic.services.protocol_settings import effective_protocol
 from ketaclinic.storage.tables.measurements import ObservationRow
 from ketaclinic.storage.tables.planning import (
     DoseLimitOverrideRow,
@@ -47,7 +48,10 @@ class DoseRequest(BaseModel):
 
     dose_mg_per_kg: float | None = Field(default=None, gt=0)
     dose_mg: float | None = Field(default=None, gt=0)
-    weight_policy: WeightPolicy = WeightPolicy.ACTUAL
+    # Fixed-dose products: the first session's dose when it differs ("56 mg, then 84 mg").
+    first_session_dose_mg: float | None = Field(default=None, gt=0)
+    # None: the clinic's body-weight choice for the protocol (actual unless it set another).
+    weight_policy: WeightPolicy | None = None
     regional_profile: str | None = None
     concentration_mg_per_ml: float | None = None
     bag_ml: float | None = None
@@ -155,7 +159,9 @@ def dose_for(
     overrides: Iterable[Override],
     first_device_at: datetime | None = None,
 ) -> DoseCalculation:
-    """The session's dose on the weight measured closest to the session day (midday)."""
+    """The session's dose on the weight measured closest to the session day (midday), with the
+    protocol as this clinic applies it (its settings: limits, defaults, weight policy)."""
+    protocol = effective_protocol(db, protocol.id)
     patient = get_patient_row(db, patient_id)
     weights = [
         (row.observed_at, row.value)
@@ -182,7 +188,11 @@ def dose_for(
         bag_ml=request.bag_ml,
         duration_min=request.duration_min,
         dose_mg_per_kg=request.dose_mg_per_kg,
-        dose_mg=request.dose_mg,
+        dose_mg=(
+            request.first_session_dose_mg
+            if first_session and request.first_session_dose_mg is not None
+            else request.dose_mg
+        ),
         policy=request.weight_policy,
         first_session=first_session,
         last_session_on=last_session_on,
@@ -226,6 +236,7 @@ def to_plan_record(db: Session, row: TreatmentPlanRow) -> PlanRecord:
         dose_request=DoseRequest(
             dose_mg_per_kg=row.dose_mg_per_kg,
             dose_mg=row.dose_mg,
+            first_session_dose_mg=row.first_session_dose_mg,
             weight_policy=WeightPolicy(row.weight_policy),
             regional_profile=row.regional_profile,
             concentration_mg_per_ml=row.concentration_mg_per_ml,

@@ -44,6 +44,7 @@ from ketaclinic.services.plan_records import (
     stored_overrides,
     to_plan_record,
 )
+from ketaclinic.services.protocol_settings import effective_protocol
 from ketaclinic.services.screening import current_screening_row, to_screening_record
 from ketaclinic.storage.database import atomic
 from ketaclinic.storage.tables.planning import (
@@ -133,6 +134,8 @@ def _write_plan(
     continuing: Continuation | None = None,
 ) -> TreatmentPlanRow:
     get_patient_row(db, patient_id)
+    # The calendar keeps the clinic's minimum interval; the dose its limits and defaults.
+    protocol = effective_protocol(db, protocol.id)
     treatment = treatment_for_protocol(protocol)
     screening = current_screening_row(db, patient_id, treatment)
     if screening is None:
@@ -190,7 +193,9 @@ def _write_plan(
         amendment_reason=amendment_reason,
         dose_mg_per_kg=request.dose_mg_per_kg,
         dose_mg=request.dose_mg,
-        weight_policy=request.weight_policy.value,
+        first_session_dose_mg=request.first_session_dose_mg,
+        # The policy the dose was computed on (the clinic's default when the plan named none).
+        weight_policy=dose.weight_policy.value,
         regional_profile=request.regional_profile,
         concentration_mg_per_ml=request.concentration_mg_per_ml,
         bag_ml=request.bag_ml,

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from enum import StrEnum
 
 from ketaclinic.clinical.dosing.policy import dosing_policy
-from ketaclinic.clinical.vocabulary import Sex
+from ketaclinic.clinical.vocabulary import Sex, WeightPolicy
 from ketaclinic.errors import InvalidInput
 
 CM_PER_INCH = 2.54
 
-
-class WeightPolicy(StrEnum):
-    ACTUAL = "actual"
-    IDEAL = "ideal"
-    ADJUSTED = "adjusted"
+# WeightPolicy lives in the vocabulary (protocol data names it too); re-exported here.
+__all__ = [
+    "WeightPolicy",
+    "adjusted_body_weight_kg",
+    "body_mass_index",
+    "choose_dosing_weight",
+    "ideal_body_weight_kg",
+    "validate_body",
+    "weight_for_policy",
+]
 
 
 def choose_dosing_weight(

@@ -15,21 +15,13 @@ from pydantic import BaseModel, ConfigDict
 
 from ketaclinic.clinical.dosing.body_weight import WeightPolicy, validate_body, weight_for_policy
 from ketaclinic.clinical.dosing.policy import dosing_policy, round_to
-from ketaclinic.clinical.overrides import Override, split_overridden
+from ketaclinic.clinical.overrides import Override
 from ketaclinic.clinical.protocols import DoseBasis, Protocol, RegionalProfile, get_protocol
+from ketaclinic.clinical.protocols.limits import LimitCheck, evaluate_dose_limits
 from ketaclinic.clinical.vocabulary import Route, Sex
-from ketaclinic.errors import InvalidInput, OverrideRequired
+from ketaclinic.errors import InvalidInput
 
-
-class LimitCheck(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    description: str
-    limit: float
-    value: float
-    within: bool
-    override: Override | None = None
+__all__ = ["DoseCalculation", "LimitCheck", "calculate_dose"]
 
 
 class DoseCalculation(BaseModel):
@@ -60,64 +52,6 @@ class DoseCalculation(BaseModel):
     regional_profile: str | None = None
     warnings: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
-
-
-def _check_limits(
-    protocol: Protocol,
-    dose_mg: float,
-    dose_mg_per_kg: float,
-    interval_days: int | None,
-    overrides: Sequence[Override],
-) -> tuple[LimitCheck, ...]:
-    limits = protocol.limits
-    raw: list[tuple[str, str, float, float]] = []
-    if limits.max_mg_per_kg is not None:
-        raw.append(
-            ("max-mg-per-kg", "Maximum mg/kg per session", limits.max_mg_per_kg, dose_mg_per_kg)
-        )
-    if limits.max_mg_per_session is not None:
-        raw.append(
-            ("max-mg-per-session", "Maximum mg per session", limits.max_mg_per_session, dose_mg)
-        )
-    checks = [
-        (limit_id, text, limit, value, value <= limit + 1e-9)
-        for limit_id, text, limit, value in raw
-    ]
-    if interval_days is not None:
-        minimum = limits.min_interval_days
-        checks.append(
-            (
-                "min-interval-days",
-                "Minimum days between sessions",
-                minimum,
-                interval_days,
-                interval_days >= minimum,
-            )
-        )
-    breached = [c[0] for c in checks if not c[4]]
-    covered, refused = split_overridden(breached, overrides)
-    if refused:
-        details = "; ".join(
-            f"{text} is {limit:g}, this is {value:g}"
-            for limit_id, text, limit, value, _ in checks
-            if limit_id in refused
-        )
-        raise OverrideRequired(
-            f"{protocol.name}: {details}. A prescriber must override with a written reason "
-            f"(limit ids: {', '.join(refused)}).",
-            rule_ids=refused,
-        )
-    return tuple(
-        LimitCheck(
-            id=limit_id,
-            description=text,
-            limit=limit,
-            value=value,
-            within=within,
-            override=covered.get(limit_id),
-        )
-        for limit_id, text, limit, value, within in checks
-    )
 
 
 def _regional_profile(
@@ -154,7 +88,7 @@ def _requested_dose(
     dose_mg: float | None,
     first_session: bool,
     profile: RegionalProfile | None = None,
-) -> tuple[float, list[str]]:
+) -> tuple[float, list[str], list[LimitCheck]]:
     spec = protocol.dose
     warnings: list[str] = []
     if spec.basis is DoseBasis.MG_PER_KG:
@@ -176,7 +110,7 @@ def _requested_dose(
             warnings.append(
                 f"{per_kg:g} mg/kg is below the protocol's lowest studied {spec.minimum:g} mg/kg."
             )
-        return per_kg * dosing_weight_kg, warnings
+        return per_kg * dosing_weight_kg, warnings, []
     if dose_mg_per_kg is not None:
         raise InvalidInput(
             f"{protocol.id} is a fixed dose: give dose_mg, not dose_mg_per_kg.",
@@ -184,19 +118,40 @@ def _requested_dose(
         )
     first = spec.first_session
     allowed = spec.allowed
+    source = spec.source.short()
     if profile is not None:
         first = profile.first_session_dose_mg or first
         allowed = profile.dose_options_mg or allowed
+        source = profile.source.short()
     default = first if first_session and first else spec.default
     mg = dose_mg if dose_mg is not None else default
     if mg is None or mg <= 0:
         raise InvalidInput(f"{protocol.id}: dose_mg must be above zero.", field="dose_mg")
-    if allowed and mg not in allowed and mg < min(allowed):
-        warnings.append(
-            f"{mg:g} mg is not a dose of this regimen (allowed: "
-            f"{', '.join(f'{a:g}' for a in allowed)} mg); check whether a regional profile applies."
+    checks: list[LimitCheck] = []
+    if first_session and spec.first_session_required and first is not None:
+        # The label fixes day 1 (SPRAVATO TRD: 56 mg; 28 mg under the EU 65+ profile).
+        checks.append(
+            LimitCheck(
+                id="first-session-dose", description="Label first-session dose (mg)",
+                limit=first, value=mg, within=abs(mg - first) < 1e-9, comparison="equals",
+                source=source,
+            )
+        )  # fmt: skip
+    if allowed:
+        # A dose the regimen does not offer (28 mg on the US label) needs the regional profile
+        # or a prescriber's override; above the top option the mg ceiling applies as well.
+        # Above the top option only the mg ceiling speaks, so one override id covers it.
+        described = "Dose options of this regimen (mg)" + (
+            "; a regional profile may offer others" if protocol.regional_profiles else ""
         )
-    return mg, warnings
+        checks.append(
+            LimitCheck(
+                id="regimen-dose", description=described, limit=None, value=mg,
+                within=mg in allowed or mg > max(allowed), comparison="one-of",
+                allowed_values=allowed, source=source,
+            )
+        )  # fmt: skip
+    return mg, warnings, checks
 
 
 def calculate_dose(
@@ -210,7 +165,7 @@ def calculate_dose(
     duration_min: float | None = None,
     dose_mg_per_kg: float | None = None,
     dose_mg: float | None = None,
-    policy: WeightPolicy = WeightPolicy.ACTUAL,
+    policy: WeightPolicy | None = None,
     first_session: bool = False,
     last_session_on: date | None = None,
     session_on: date | None = None,
@@ -219,26 +174,41 @@ def calculate_dose(
     age_years: int | None = None,
     overrides: Sequence[Override] = (),
 ) -> DoseCalculation:
-    """Compute a session's dose and how to give it; raise ``OverrideRequired`` above a limit."""
+    """Compute a session's dose and how to give it; raise ``OverrideRequired`` above a limit.
+
+    ``protocol`` as the clinic applies it (``services.protocol_settings.effective_protocol``);
+    a protocol id reads the sourced protocol with no clinic settings.
+    """
     if isinstance(protocol, str):
         protocol = get_protocol(protocol)
+    if policy is None:
+        # The clinic's body-weight choice for this protocol (actual unless it set another).
+        policy = protocol.dose.weight_policy
     bmi = validate_body(weight_kg, height_cm)
     dosing_weight, ideal, adjusted = weight_for_policy(policy, weight_kg, height_cm, sex)
     profile = _regional_profile(protocol, regional_profile, age_years)
-    mg, warnings = _requested_dose(
+    mg, warnings, dose_checks = _requested_dose(
         protocol, dosing_weight, dose_mg_per_kg, dose_mg, first_session, profile
     )
     formulas = dosing_policy().body_weight
     if bmi is not None and bmi > formulas.high_bmi_kg_m2 and policy is WeightPolicy.ACTUAL:
         warnings.append(
             f"BMI {bmi:.1f} is above {formulas.high_bmi_kg_m2:g}: some clinics dose on adjusted "
-            "body weight (practice, not guideline)."
+            f"body weight ({formulas.practice_label})."
         )
     interval_days = None
     if last_session_on is not None and session_on is not None:
         interval_days = (session_on - last_session_on).days
     per_kg_actual = mg / weight_kg
-    checks = _check_limits(protocol, mg, mg / dosing_weight, interval_days, overrides)
+    report = evaluate_dose_limits(
+        protocol,
+        dose_mg=mg,
+        dose_mg_per_kg=mg / dosing_weight,
+        interval_days=interval_days,
+        overrides=overrides,
+        extra_checks=dose_checks,
+    )
+    warnings += report.warnings
     result: dict[str, object] = {
         "protocol_id": protocol.id,
         "weight_policy": policy,
@@ -249,23 +219,31 @@ def calculate_dose(
         "adjusted_body_weight_kg": None if adjusted is None else round(adjusted, 1),
         "dose_mg": round(mg, 2),
         "dose_mg_per_kg": round(mg / dosing_weight, 4),
-        "limit_checks": checks,
+        "limit_checks": report.checks,
         "regional_profile": None if profile is None else profile.id,
         "sources": tuple(
-            s.short()
-            for s in (
-                protocol.dose.source,
-                protocol.limits.source,
-                *([profile.source] if profile else []),
-            )
+            [
+                s.short()
+                for s in (
+                    protocol.dose.source,
+                    protocol.limits.source,
+                    *([profile.source] if profile else []),
+                )
+            ]
+            + [f"{a.setting_id}: {a.short()}" for a in protocol.clinic_settings]
         ),
     }
     if policy is not WeightPolicy.ACTUAL:
-        warnings.append(f"Dose is {per_kg_actual:.3f} mg/kg of actual weight ({policy} policy).")
+        warnings.append(
+            f"Dose is {per_kg_actual:.3f} mg/kg of actual weight: dosed on {policy} body weight "
+            f"({formulas.practice_label})."
+        )
+    # A dose that cannot be measured or given is bad input, refused before any limit question.
     if protocol.route is Route.INTRANASAL:
         result.update(_devices(protocol, mg, first_device_at))
     else:
         result.update(_volumes(protocol, mg, concentration_mg_per_ml, bag_ml, duration_min))
+    report.require_within()
     delivered = result.get("delivered_dose_mg")
     fraction = dosing_policy().measuring.rounding_warning_fraction
     if isinstance(delivered, float) and abs(delivered - mg) > fraction * mg:

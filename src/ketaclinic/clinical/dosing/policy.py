@@ -30,6 +30,7 @@ class BodyWeightFormulas(BaseModel):
     ibw_kg_per_inch_over_60: float
     adjusted_weight_factor: float
     high_bmi_kg_m2: float
+    practice_label: str
     source: Source
 
 

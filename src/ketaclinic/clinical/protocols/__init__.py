@@ -7,6 +7,7 @@ from importlib import resources
 
 from ketaclinic.clinical.knowledge import load_knowledge
 from ketaclinic.clinical.protocols.models import (
+    AppliedSetting,
     DoseBasis,
     DoseSpec,
     HardLimits,
@@ -16,9 +17,11 @@ from ketaclinic.clinical.protocols.models import (
     ProtocolFile,
     RegionalProfile,
 )
+from ketaclinic.clinical.protocols.settings import setting_definitions
 from ketaclinic.errors import ConfigurationError, InvalidInput
 
 __all__ = [
+    "AppliedSetting",
     "DoseBasis",
     "DoseSpec",
     "HardLimits",
@@ -42,6 +45,12 @@ def all_protocols() -> tuple[Protocol, ...]:
         for protocol in load_knowledge(_PACKAGE, f"protocols/{name}", ProtocolFile).protocols:
             if protocol.id in found:
                 raise ConfigurationError(f"Protocol id '{protocol.id}' is defined twice ({name}).")
+            unknown = set(protocol.configurable) - set(setting_definitions())
+            if unknown:
+                raise ConfigurationError(
+                    f"{protocol.id} ({name}) declares unknown configurable value(s): "
+                    f"{', '.join(sorted(unknown))} (see data/protocol_settings.yaml)."
+                )
             found[protocol.id] = protocol
     return tuple(found.values())
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ketaclinic.clinical.knowledge import Source
-from ketaclinic.clinical.vocabulary import ConditionId, Route
+from ketaclinic.clinical.vocabulary import ConditionId, Route, WeightPolicy
 
 
 class Product(StrEnum):
@@ -41,6 +42,11 @@ class DoseSpec(_Frozen):
     minimum: float = Field(gt=0)
     maximum: float = Field(gt=0)
     first_session: float | None = Field(default=None, gt=0)
+    # True where the label fixes the first dose (SPRAVATO TRD: 56 mg on day 1): another
+    # first-session dose needs a prescriber's override ("first-session-dose") with a reason.
+    first_session_required: bool = False
+    # The body weight an mg/kg dose is computed on unless the plan says otherwise.
+    weight_policy: WeightPolicy = WeightPolicy.ACTUAL
     titration_steps: tuple[float, ...] = ()
     # Fixed-dose products given only in these amounts (esketamine 56 or 84 mg).
     allowed: tuple[float, ...] = ()
@@ -99,6 +105,26 @@ class RegionalProfile(_Frozen):
     source: Source
 
 
+SettingValue = float | tuple[float, ...] | str | None
+
+
+class AppliedSetting(_Frozen):
+    """A value the clinic set in place of the protocol's sourced one: who, when and why."""
+
+    setting_id: str
+    value: SettingValue
+    default_value: SettingValue
+    reason: str
+    changed_by: str
+    changed_at: datetime
+
+    def short(self) -> str:
+        return (
+            f"clinic setting by {self.changed_by} on {self.changed_at.date().isoformat()}: "
+            f"{self.reason}"
+        )
+
+
 class Review(_Frozen):
     action: str
     source: Source
@@ -125,6 +151,17 @@ class Protocol(_Frozen):
     review: Review
     sources: tuple[Source, ...] = Field(min_length=1)
     configurable: tuple[str, ...] = ()
+    # Never in the YAML: the clinic's settings applied to this protocol (see settings.py).
+    clinic_settings: tuple[AppliedSetting, ...] = ()
+
+    def setting(self, setting_id: str) -> AppliedSetting | None:
+        """The clinic's setting for ``setting_id`` (e.g. ``limits.max_mg_per_session``), if any."""
+        return next((s for s in self.clinic_settings if s.setting_id == setting_id), None)
+
+    def value_source(self, setting_id: str, sourced: Source) -> str:
+        """Where a value comes from: the clinic's setting, else the protocol's own source."""
+        applied = self.setting(setting_id)
+        return sourced.short() if applied is None else applied.short()
 
     @property
     def verified(self) -> bool:
@@ -144,6 +181,18 @@ class Protocol(_Frozen):
 
     def maintenance_option(self, option_id: str) -> Phase | None:
         return next((p for p in self.maintenance_options if p.id == option_id), None)
+
+    @model_validator(mode="after")
+    def _default_within_limits(self) -> Protocol:
+        # A default dose the protocol's own ceiling refuses would be refused at every session.
+        ceiling = self.limits.max_mg_per_kg
+        default = self.dose.default
+        per_kg = self.dose.basis is DoseBasis.MG_PER_KG
+        if per_kg and ceiling is not None and default is not None and default > ceiling + 1e-9:
+            raise ValueError(
+                f"the default dose {default:g} mg/kg is above the {ceiling:g} mg/kg ceiling"
+            )
+        return self
 
     @model_validator(mode="after")
     def _route_has_its_parts(self) -> Protocol:

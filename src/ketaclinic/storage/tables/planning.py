@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     Float,
     ForeignKey,
@@ -103,6 +104,8 @@ class TreatmentPlanRow(UUIDPrimaryKey, Timestamps, Base):
     # What the prescriber asked for; the computed dose of the first session is in dose_json.
     dose_mg_per_kg: Mapped[float | None] = mapped_column(Float)
     dose_mg: Mapped[float | None] = mapped_column(Float)
+    # A fixed-dose plan's first session when it differs from the rest ("56 mg, then 84 mg").
+    first_session_dose_mg: Mapped[float | None] = mapped_column(Float)
     weight_policy: Mapped[str] = mapped_column(String(20), nullable=False)
     regional_profile: Mapped[str | None] = mapped_column(String(60))
     concentration_mg_per_ml: Mapped[float | None] = mapped_column(Float)
@@ -158,3 +161,25 @@ class DoseLimitOverrideRow(UUIDPrimaryKey, Base):
     prescriber_user_id: Mapped[str | None] = mapped_column(String(36))
     prescriber_name: Mapped[str] = mapped_column(String(200), nullable=False)
     overridden_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class ClinicSettingChangeRow(UUIDPrimaryKey, Base):
+    """A clinic setting a protocol or the screening rules declare configurable, changed.
+
+    Append-only like the clinic policy overrides: the newest row per (scope, setting) is in force;
+    ``reverted`` marks a return to the sourced value. ``scope`` is ``protocol:<protocol id>`` or
+    ``screening``. Values are JSON because some are lists (titration steps) or choices.
+    """
+
+    __tablename__ = "clinic_setting_changes"
+    __table_args__ = (Index("ix_clinic_setting_changes_scope_setting", "scope", "setting_id"),)
+
+    scope: Mapped[str] = mapped_column(String(80), nullable=False)
+    setting_id: Mapped[str] = mapped_column(String(80), nullable=False)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    reverted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    previous_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    default_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    changed_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
