@@ -58,6 +58,8 @@ class Booking:
     starts_at: datetime
     chair: str | None = None
     room: str | None = None
+    # The new session's id (default: a fresh one); a loader that books idempotently passes its own.
+    session_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -244,6 +246,7 @@ def _book_one(
         protocol_id=protocol.id, chair=_place(booking.chair, f"chair_{field}"),
         room=_place(booking.room, f"room_{field}"), responsible_clinician=_responsible(plan),
         with_bprs=scales_for(protocol.id).bprs_positive, plan_session_id=row.id,
+        session_id=booking.session_id,
     )  # fmt: skip
     return record.session_id
 
