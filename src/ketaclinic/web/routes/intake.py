@@ -17,7 +17,7 @@ from ketaclinic.clinical.questionnaires.loader import list_instruments
 from ketaclinic.clinical.record import conditions_file
 from ketaclinic.clinical.vocabulary import ConditionStatus
 from ketaclinic.errors import InvalidInput
-from ketaclinic.services import patients
+from ketaclinic.services import consents, patients
 from ketaclinic.services.context import Actor
 from ketaclinic.web.deps import CurrentActor, DbSession, Now, ensure_patient_access, require
 from ketaclinic.web.routes._clinic_forms import (
@@ -53,6 +53,8 @@ SAVED = {
     "trial": "Antidepressant trial added.",
     "allergy": "Allergy added.",
     "vitals": "Measurements recorded.",
+    "consent": "Consent recorded.",
+    "consent-withdrawn": "Consent withdrawn.",
 }
 # Body measures and vital signs the intake form takes, with their labels.
 INTAKE_VITALS = (
@@ -80,6 +82,7 @@ def _intake_page(
     ensure_patient_access(actor, patient_id)
     summary = patients.get_patient_summary(db, context(actor, now), patient_id)
     conditions = [(c.id.value, c.display) for c in conditions_file().conditions]
+    consent_values = {"given_at": now.strftime("%Y-%m-%dT%H:%M")}
     page: dict[str, Any] = {
         "summary": summary,
         "pid": patient_id,
@@ -99,6 +102,10 @@ def _intake_page(
         "allergy_severities": ALLERGY_SEVERITIES,
         "intake_vitals": INTAKE_VITALS,
         "instruments": [(i.id, i.short_name, i.name) for i in list_instruments()],
+        # The consent register (intake_consents.py records and withdraws).
+        "consents": consents.consent_register(db, context(actor, now), patient_id),
+        "consent_kinds": [(k.value, label) for k, label in consents.KIND_LABELS.items()],
+        "consent_values": values if section == "consent" else consent_values,
     }
     return render(request, "intake.html", page, status_code=status_code)
 
