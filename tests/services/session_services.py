@@ -57,10 +57,14 @@ def predose_answers(kind: ProtocolKind, **changes: Any) -> dict[str, Any]:
     } | changes
 
 
-def new_patient(db: Session, **identity: Any) -> str:
+def new_patient(db: Session, *, rems_enrolled: bool = True, **identity: Any) -> str:
+    """A 70 kg patient consented to treatment and (unless told otherwise) enrolled in the
+    SPRAVATO REMS, a week before the clinic morning."""
     ctx = context(NURSE, T0 - timedelta(days=7))
     patient_id = make_patient(db, ctx, identity=identity or None, weight_kg=70.0)
     consents.record_consent(db, ctx, patient_id, "treatment")
+    if rems_enrolled:
+        consents.record_consent(db, ctx, patient_id, "rems-enrolment")
     return patient_id
 
 

@@ -35,7 +35,7 @@ SETTING_ANSWERS = {
 
 
 def esketamine_patient(db: Session) -> str:
-    pid = new_patient(db, given_name="Jordan", family_name="Lee", sex="M")
+    pid = new_patient(db, rems_enrolled=False, given_name="Jordan", family_name="Lee", sex="M")
     ctx = RequestContext(actor=NURSE, now=T0 - timedelta(days=3))
     patients.add_medication(
         db, ctx, pid, {"drug_name": "lorazepam", "dose_amount": 1, "dose_unit": "mg"}

@@ -153,7 +153,7 @@ def test_predose_consent_comes_from_the_consent_register(db: Session) -> None:
     result = sessions.evaluate_predose_checks(db, at(10), sid, predose_answers(IV))
     consent = next(i for i in result.items if i.id == "consent-current")
     assert consent.status.value == "passed"
-    other = new_patient(db, given_name="Robin", family_name="Ellis")
+    other = new_patient(db, rems_enrolled=False, given_name="Robin", family_name="Ellis")
     consent_id = consents.list_consents(db, other)[0].consent_id
     consents.withdraw_consent(db, at(-30), consent_id)
     sid2 = sessions.schedule_session(db, at(-20), other, IV, T0).session_id

@@ -45,6 +45,7 @@ def make_patient(
         pid = patients.register_patient(db, ctx, person, {}, patient_id=patient_id)
         patients.record_vitals(db, ctx, pid, {"weight_kg": 70.0}, observed_at=ctx.now)
         consents.record_consent(db, ctx, pid, "treatment")
+        consents.record_consent(db, ctx, pid, "rems-enrolment")
         db.commit()
     return pid
 

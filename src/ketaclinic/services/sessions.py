@@ -28,6 +28,7 @@ from ketaclinic.services.audit import record_event
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.patients import get_patient_row
 from ketaclinic.services.policy import clinic_policy
+from ketaclinic.services.session_plan import early_devices, session_protocol
 from ketaclinic.services.session_predose import evaluate_predose_checks as evaluate_predose_checks
 from ketaclinic.services.session_predose import pass_predose as pass_predose
 from ketaclinic.services.session_steps import apply_step as _apply
@@ -177,7 +178,12 @@ def add_dosing_event(
     rate_mg_per_h: float | None = None,
     reason: str | None = None,
 ) -> core.SessionRecord:
-    """A nasal device, a rate change, a pause or a resume, charted with its time."""
+    """A nasal device, a rate change, a pause or a resume, charted with its time.
+
+    A device must be the protocol's device (28 mg for SPRAVATO). One given sooner after the
+    previous than the protocol's spacing is recorded as it happened and flagged in the audit
+    entry; the monitor and the record show it (``early_devices``).
+    """
     try:
         event_kind = mar.DosingEventKind(kind)
     except ValueError:
@@ -193,10 +199,35 @@ def add_dosing_event(
         )  # fmt: skip
     except ValueError as exc:
         raise InvalidInput(f"Dosing event not recorded: {exc}", field="event") from exc
-    return _apply(
-        db, ctx, session_id, "dosing.event", lambda r: core.add_dosing_event(r, event),
-        detail={"kind": event_kind.value, "device_mg": device_mg, "rate_mg_per_h": rate_mg_per_h},
-    )  # fmt: skip
+    protocol = session_protocol(db, session_row(db, session_id))
+    devices = protocol.devices if protocol is not None else None
+    if (
+        event_kind is mar.DosingEventKind.DEVICE
+        and devices is not None
+        and device_mg != devices.device_mg
+    ):
+        raise InvalidInput(
+            f"Each device holds {devices.device_mg:g} mg: record every device given, one at "
+            f"a time (not {device_mg:g} mg).",
+            field="device_mg",
+        )
+    detail: dict[str, Any] = {
+        "kind": event_kind.value, "device_mg": device_mg, "rate_mg_per_h": rate_mg_per_h,
+    }  # fmt: skip
+
+    def step(record: core.SessionRecord) -> core.SessionRecord:
+        updated = core.add_dosing_event(record, event)
+        early = [e.message for e in early_devices(protocol, updated) if e.device == event]
+        if early:
+            detail["early_device"] = early[0]  # read when the audit entry is written
+        return updated
+
+    return _apply(db, ctx, session_id, "dosing.event", step, detail=detail)
+
+
+def device_spacing_warnings(db: Session, record: core.SessionRecord) -> list[mar.EarlyDevice]:
+    """Devices of this session given sooner than the protocol's spacing (shown on the monitor)."""
+    return early_devices(session_protocol(db, session_row(db, record.session_id)), record)
 
 
 def end_dosing(

@@ -52,6 +52,7 @@ def minutes(n: float) -> timedelta:
 def good_inputs(kind: ProtocolKind, **changes: object) -> PredoseInputs:
     values: dict[str, object] = {
         "consent_current": True,
+        "rems_enrolled": True if kind is ESK else None,
         "identity_confirmed": True,
         "last_food_at": T0 - timedelta(hours=3),
         "last_liquid_at": T0 - timedelta(hours=1),

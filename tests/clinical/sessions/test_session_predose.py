@@ -73,6 +73,8 @@ def test_fasting_food_two_hours_liquids_thirty_minutes() -> None:
         ("consent-current", {"consent_current": False}),
         ("consent-current", {"consent_current": None}),
         ("identity-confirmed", {"identity_confirmed": None}),
+        ("rems-patient-enrolled", {"rems_enrolled": None}),
+        ("rems-patient-enrolled", {"rems_enrolled": False}),
         ("escort-and-transport", {"escort_confirmed": False}),
         ("escort-and-transport", {"transport_confirmed": None}),
         ("pregnancy-status", {"pregnancy_status": "unknown"}),
@@ -90,6 +92,18 @@ def test_each_failed_item_blocks_the_dose(item_id: str, changes: dict[str, objec
     assert _item(result, item_id)[0] is CheckStatus.FAILED
     assert result.status is CheckStatus.FAILED
     assert not result.passed
+
+
+def test_rems_enrolment_is_checked_for_esketamine_only() -> None:
+    assert "rems-patient-enrolled" in {c.id for c in predose_checks(ESK)}
+    assert "rems-patient-enrolled" not in {c.id for c in predose_checks(IV)}
+    # Racemic ketamine has no REMS: an unanswered enrolment does not block it.
+    assert _run(IV, rems_enrolled=None).passed
+    status, message = _item(_run(ESK, rems_enrolled=None), "rems-patient-enrolled")
+    assert (status, message) == (
+        CheckStatus.FAILED,
+        "SPRAVATO REMS patient enrolment on record: not recorded yet.",
+    )
 
 
 def test_dose_above_limit_passes_with_a_recorded_override() -> None:

@@ -92,7 +92,10 @@ def test_esketamine_mar_has_each_device_and_the_lot() -> None:
     assert record.dosing.dose_mg_per_kg == pytest.approx(56 / 70)
     # Devices 5 minutes apart meet a 5-minute spacing; a 6-minute rule would flag the second.
     assert record.dosing.early_devices(5) == []
-    assert [e.at for e in record.dosing.early_devices(6)] == [hm(9, 20)]
+    early = record.dosing.early_devices(6)
+    assert [e.device.at for e in early] == [hm(9, 20)]
+    assert (early[0].minutes_after_previous, early[0].spacing_minutes) == (5, 6)
+    assert "5 min after the previous one" in early[0].message
 
 
 def test_iv_mar_with_pause_resume_and_rate_change() -> None:

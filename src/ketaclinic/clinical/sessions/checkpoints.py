@@ -4,8 +4,9 @@ Two layers, both from the clinic policy: the REMS three blood pressures (before 
 after the first device or the start of the infusion, and before discharge), which the label asks
 for at every esketamine session and which the clinic mirrors for racemic ketamine; and the clinic's
 own schedule (by default every 10 minutes while the dose runs and every 15 minutes afterwards until
-the minimum observation ends, as at Emory). Scales (MOAA/S, CADSS, and BPRS+ where the protocol
-asks) are due before dosing, at ~40 minutes and before discharge.
+the minimum observation ends, as at Emory), each asking for blood pressure, heart rate, SpO2 and
+respiratory rate. Scales (MOAA/S, CADSS, and BPRS+ where the protocol asks) are due before dosing,
+at ~40 minutes and before discharge.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
     from ketaclinic.clinical.sessions.record import SessionRecord
 
 _BP = ("systolic_mmhg", "diastolic_mmhg")
-_VITALS = (*_BP, "heart_rate_bpm", "spo2_percent")
+# The issue's monitoring set: blood pressure, heart rate, pulse oximetry and respiratory rate (the
+# label added respiratory depression in 2023, so breathing is counted at every vitals checkpoint).
+_VITALS = (*_BP, "heart_rate_bpm", "spo2_percent", "respiratory_rate_per_min")
 
 
 class CheckpointState(StrEnum):

@@ -46,6 +46,23 @@ class DosingEvent(BaseModel):
         return self
 
 
+class EarlyDevice(BaseModel):
+    """A nasal device given sooner after the previous one than the protocol's spacing."""
+
+    model_config = ConfigDict(frozen=True)
+    device: DosingEvent
+    minutes_after_previous: float
+    spacing_minutes: float
+
+    @property
+    def message(self) -> str:
+        return (
+            f"Device at {self.device.at.strftime('%H:%M')} was given "
+            f"{self.minutes_after_previous:.0f} min after the previous one; the protocol asks "
+            f"for {self.spacing_minutes:g} min between devices."
+        )
+
+
 class DosingRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -75,17 +92,23 @@ class DosingRecord(BaseModel):
         devices = self.devices
         return min(e.at for e in devices) if devices else None
 
-    def early_devices(self, spacing_minutes: float) -> list[DosingEvent]:
+    def early_devices(self, spacing_minutes: float) -> list[EarlyDevice]:
         """Devices given sooner than the protocol's spacing after the previous one.
 
         The label asks for 5 minutes between devices; the value comes from the protocol data
-        (``ketaclinic.clinical.protocols``). What happened is recorded either way; this list lets
-        the service warn and the record show it.
+        (``Protocol.devices.spacing_minutes``). What happened is recorded either way; this list
+        lets the service warn and the record show it.
         """
         ordered = sorted(self.devices, key=lambda e: e.at)
         gap = timedelta(minutes=spacing_minutes)
         return [
-            later for earlier, later in itertools.pairwise(ordered) if later.at - earlier.at < gap
+            EarlyDevice(
+                device=later,
+                minutes_after_previous=(later.at - earlier.at).total_seconds() / 60,
+                spacing_minutes=spacing_minutes,
+            )
+            for earlier, later in itertools.pairwise(ordered)
+            if later.at - earlier.at < gap
         ]
 
     @property

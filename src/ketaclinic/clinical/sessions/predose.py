@@ -50,6 +50,8 @@ class PredoseInputs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     consent_current: bool | None = None
+    # Esketamine: an active SPRAVATO REMS patient enrolment in the consent register.
+    rems_enrolled: bool | None = None
     identity_confirmed: bool | None = None
     last_food_at: datetime | None = None
     last_liquid_at: datetime | None = None
@@ -265,6 +267,9 @@ def evaluate_predose(
     alerts = evaluate_alerts(inputs.baseline, inputs.baseline, policy, observed_at=at)
     evaluators: dict[str, Callable[[], _Outcome]] = {
         "consent-current": lambda: _yes(inputs.consent_current, "Consent current"),
+        "rems-patient-enrolled": lambda: _yes(
+            inputs.rems_enrolled, "SPRAVATO REMS patient enrolment on record"
+        ),
         "identity-confirmed": lambda: _yes(inputs.identity_confirmed, "Identity confirmed"),
         "fasting": lambda: _fasting(inputs, policy, at),
         "escort-and-transport": lambda: _escort(inputs),

@@ -10,7 +10,7 @@ the reason beside the field and everything typed kept, and nothing is written.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,14 +19,21 @@ from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.sessions.lifecycle import SessionState
 from ketaclinic.clinical.sessions.predose import ClinicianDecision, PredoseResult
-from ketaclinic.errors import InvalidInput, NotFound, RuleViolation
+from ketaclinic.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from ketaclinic.services import rems, session_today, sessions
 from ketaclinic.services.context import Actor, RequestContext
 from ketaclinic.services.patients import get_patient_row
 from ketaclinic.storage.tables.access import User
 from ketaclinic.storage.tables.types import new_id
 from ketaclinic.web import session_forms as forms
-from ketaclinic.web.deps import CurrentActor, DbSession, Now, ensure_patient_access, require
+from ketaclinic.web.deps import (
+    CurrentActor,
+    DbSession,
+    Now,
+    clinic_zone,
+    ensure_patient_access,
+    require,
+)
 from ketaclinic.web.templating import NavItem, add_nav_item, render
 
 router = APIRouter(prefix="/sessions", tags=["session monitor"])
@@ -56,8 +63,9 @@ async def _form(request: Request) -> dict[str, str]:
     return {key: value for key, value in data.items() if isinstance(value, str)}
 
 
-def _ctx(actor: Actor, now: datetime) -> RequestContext:
-    return RequestContext(actor, now)
+def _ctx(request: Request, actor: Actor, now: datetime) -> RequestContext:
+    # With the clinic's time zone: closing a session dates its REMS form by the clinic's day.
+    return RequestContext(actor, now, clinic_zone(request))
 
 
 def monitor_page(
@@ -72,7 +80,7 @@ def monitor_page(
     predose: PredoseResult | None = None,
     status_code: int = 200,
 ) -> Response:
-    ctx = _ctx(actor, now)
+    ctx = _ctx(request, actor, now)
     record = sessions.get_session(db, ctx, session_id)
     ensure_patient_access(actor, record.patient_id)
     details = sessions.session_details(db, session_id)
@@ -91,7 +99,9 @@ def monitor_page(
             form = rems.get_form(db, ctx, session_id)
         except NotFound:  # no device was given, so no form is owed
             form = None
+    early = sessions.device_spacing_warnings(db, record) if record.dosing else []
     context: dict[str, Any] = {
+        "early_devices": early, "early_devices_by_at": {e.device.at: e for e in early},
         "record": record, "details": details, "patient": patient, "checkpoints": points,
         "discharge": discharge, "rems_form": form, "now": now, "errors": errors or {},
         "values": values or {}, "predose": predose or record.predose,
@@ -114,7 +124,7 @@ def _act(
     anchor: str,
 ) -> Response:
     """Run one use case; on a refusal show the page again with the reason and the typed values."""
-    ctx = _ctx(actor, now)
+    ctx = _ctx(request, actor, now)
     record = sessions.session_details(db, session_id)
     ensure_patient_access(actor, record.patient_id)
     try:
@@ -130,8 +140,9 @@ def _act(
 
 @router.get("", response_class=HTMLResponse, dependencies=[SessionRead])
 def session_list(request: Request, db: DbSession, actor: CurrentActor, now: Now) -> Response:
-    """Today's sessions (UTC day), each linking to its monitor."""
-    entries = session_today.today_list(db, _ctx(actor, now), now.astimezone(UTC).date(), UTC)
+    """Today's sessions (the clinic's day), each linking to its monitor."""
+    ctx = _ctx(request, actor, now)
+    entries = session_today.today_list(db, ctx, ctx.today, ctx.clinic_tz)
     return render(request, "session_list.html", {"entries": entries, "now": now})
 
 
@@ -193,7 +204,8 @@ def _predose_answers(form: dict[str, str], now: datetime) -> dict[str, Any]:
 
 
 def _decisions(form: dict[str, str], actor: Actor, now: datetime) -> dict[str, ClinicianDecision]:
-    """A written decision to proceed where a check needs one (e.g. blood pressure near the gate)."""
+    """A written decision to proceed where a check needs one (e.g. blood pressure above the gate);
+    the service refuses it unless the signed-in person is a prescriber."""
     found: dict[str, ClinicianDecision] = {}
     for key, note in form.items():
         if key.startswith("decision_") and note.strip():
@@ -210,15 +222,15 @@ async def predose(
 ) -> Response:
     """ "Check" shows every pre-dose item now without saving; "Pass" moves on if all are met."""
     form = await _form(request)
-    ctx = _ctx(actor, now)
+    ctx = _ctx(request, actor, now)
     ensure_patient_access(actor, sessions.session_details(db, session_id).patient_id)
     try:
         answers = _predose_answers(form, now)
         decisions = _decisions(form, actor, now)
         result = sessions.evaluate_predose_checks(db, ctx, session_id, answers, decisions=decisions)
-    except (InvalidInput, RuleViolation) as exc:
+    except (InvalidInput, RuleViolation, PermissionDenied) as exc:
         db.rollback()
-        errors = {exc.field or "form": exc.message}
+        errors = {exc.field or "decisions": exc.message}
         return monitor_page(
             request, db, actor, now, session_id, errors=errors, values=form, status_code=422
         )
