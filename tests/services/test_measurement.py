@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ketaclinic.clinical.questionnaires import score
 from ketaclinic.errors import InvalidInput, NotFound
 from ketaclinic.services import measurement, patients
 from ketaclinic.services.context import RequestContext
@@ -129,3 +130,61 @@ def test_any_valid_phq9_round_trips_item_by_item(
     assert list(measurement.item_answers(db, stored.response_id).values()) == answers
     assert stored.result.total == sum(answers)
     db.rollback()
+
+
+# PCL-5 answers meeting every DSM-5 cluster with a total of 22: a provisional diagnosis under the
+# default rule (no total cut-off), none when the clinic adds the cited total cut-off of 31.
+PCL5_CLUSTERS_MET_TOTAL_22 = [2, 2, 2, 0, 0, 2, 2, 2, 2, 2, 0, 0, 0, 0, 2, 2, 2, 0, 0, 0]
+
+
+def test_stored_pcl5_rescored_from_items_and_settings_gives_the_same_result(
+    session_factory: SessionFactory, ctx: RequestContext
+) -> None:
+    patient_id = _patient(session_factory, ctx)
+    with transaction(session_factory) as db:
+        stored = measurement.record_questionnaire_response(
+            db, ctx, patient_id, "pcl5", PCL5_CLUSTERS_MET_TOTAL_22,
+            cutoffs={"provisional_diagnosis": 31},
+        )  # fmt: skip
+    assert stored.result.total == 22
+    assert stored.result.extras["provisional_diagnosis"] is False
+    with transaction(session_factory) as db:
+        row = db.get(QuestionnaireResponseRow, stored.response_id)
+        assert row is not None
+        settings_ = measurement.stored_settings(db, stored.response_id)
+        again = measurement.rescore(db, stored.response_id)
+        assert again.version == row.definition_version
+        assert (again.total, again.severity) == (row.total, row.severity)
+        assert again.extras == row.extras
+        assert again.subscales == row.subscales
+        assert [alert.model_dump() for alert in again.alerts] == row.alerts
+    # The stored settings are what made the difference: the cut-off chosen, the other default.
+    assert settings_.cutoffs == {"provisional_diagnosis": 31, "probable_ptsd": 33}
+    assert again == stored.result
+    default = score("pcl5", PCL5_CLUSTERS_MET_TOTAL_22)
+    assert default.extras["provisional_diagnosis"] is True
+
+
+def test_band_set_and_pre_dose_total_are_stored_and_reproduced(
+    session_factory: SessionFactory, ctx: RequestContext
+) -> None:
+    patient_id = _patient(session_factory, ctx)
+    nineteen = [4, 4, 4, 2, 2, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    with transaction(session_factory) as db:
+        hamd = measurement.record_questionnaire_response(
+            db, ctx, patient_id, "hamd17", nineteen, band_set="ids-qids-equivalence"
+        )
+        cadss = measurement.record_questionnaire_response(
+            db, ctx, patient_id, "cadss", [1] * 5 + [0] * 18, baseline_total=5
+        )
+    with transaction(session_factory) as db:
+        assert measurement.rescore(db, hamd.response_id) == hamd.result
+        assert measurement.rescore(db, cadss.response_id) == cadss.result
+        assert measurement.stored_settings(db, hamd.response_id).band_set == "ids-qids-equivalence"
+    assert hamd.result.severity == "moderate"  # the default CamCOPS bands would say "severe"
+    assert cadss.result.extras["dissociation"] is False  # no rise over the pre-dose 5
+
+
+def test_rescoring_an_unknown_response_is_not_found(session_factory: SessionFactory) -> None:
+    with transaction(session_factory) as db, pytest.raises(NotFound):
+        measurement.rescore(db, "00000000-0000-4000-8000-000000000000")

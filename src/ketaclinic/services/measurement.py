@@ -16,8 +16,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketaclinic.clinical.questionnaires import Answers, ScoreResult, get_instrument, score
-from ketaclinic.errors import InvalidInput
+from ketaclinic.clinical.questionnaires import (
+    Answers,
+    ScoreResult,
+    ScoringSettings,
+    get_instrument,
+    score,
+)
+from ketaclinic.errors import InvalidInput, NotFound
 from ketaclinic.services.audit import record_event
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.patients import get_patient_row
@@ -59,9 +65,14 @@ def record_questionnaire_response(
     context_id: str | None = None,
     cutoffs: Mapping[str, float | None] | None = None,
     baseline_total: float | None = None,
+    band_set: str | None = None,
     response_id: str | None = None,
 ) -> StoredResponse:
-    """Score and store one completed form; returns the stored id and the score."""
+    """Score and store one completed form; returns the stored id and the score.
+
+    ``cutoffs``, ``baseline_total`` and ``band_set`` go to the engine (see ``score``); the
+    settings it applied are stored with the response, so :func:`rescore` reproduces the result.
+    """
     when = administered_at or ctx.now
     if when.tzinfo is None:
         raise InvalidInput("The administration time needs a time zone.", field="administered_at")
@@ -71,7 +82,9 @@ def record_questionnaire_response(
             field="administered_at",
         )
     instrument = get_instrument(instrument_id)
-    result = score(instrument_id, answers, cutoffs=cutoffs, baseline_total=baseline_total)
+    result = score(
+        instrument_id, answers, cutoffs=cutoffs, baseline_total=baseline_total, band_set=band_set
+    )
     position = {item.id: item.number for item in instrument.items}
     stored_id = response_id or new_id()
     with atomic(db):
@@ -88,6 +101,7 @@ def record_questionnaire_response(
                 subscales=dict(result.subscales),
                 alerts=[alert.model_dump() for alert in result.alerts],
                 extras=_json_safe(result.extras),
+                scoring_settings=result.settings.model_dump(),
                 administered_at=when,
                 recorded_at=ctx.now,
                 recorded_by=ctx.actor.display_name,
@@ -142,6 +156,29 @@ def item_answers(db: Session, response_id: str) -> dict[str, float]:
         .order_by(QuestionnaireItemAnswerRow.position)
     )
     return {row.item_id: row.value for row in rows}
+
+
+def stored_settings(db: Session, response_id: str) -> ScoringSettings:
+    """The scoring settings stored with a response; the defaults for a response stored before
+    settings were recorded (only default settings could be applied then)."""
+    row = db.get(QuestionnaireResponseRow, response_id)
+    if row is None:
+        raise NotFound(f"No questionnaire response {response_id!r}.", field="response_id")
+    return ScoringSettings.model_validate(row.scoring_settings or {})
+
+
+def rescore(db: Session, response_id: str) -> ScoreResult:
+    """Score a stored response again from its stored item answers and scoring settings.
+
+    With the same instrument definition (compare ``result.version`` with the stored
+    ``definition_version``) the result equals the one stored: total, severity, subscales, alerts
+    and every rule's result (e.g. a PCL-5 provisional diagnosis under the clinic's cut-off).
+    """
+    row = db.get(QuestionnaireResponseRow, response_id)
+    if row is None:
+        raise NotFound(f"No questionnaire response {response_id!r}.", field="response_id")
+    settings = stored_settings(db, response_id)
+    return score(row.instrument_id, item_answers(db, response_id), **settings.as_arguments())
 
 
 def score_trajectory(db: Session, patient_id: str, instrument_id: str) -> list[TrajectoryPoint]:

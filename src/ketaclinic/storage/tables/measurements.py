@@ -63,6 +63,10 @@ class QuestionnaireResponseRow(UUIDPrimaryKey, Base):
     subscales: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     alerts: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
     extras: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    # The settings besides the answers that produced severity and extras (ScoringSettings: the
+    # cut-off each configurable rule applied, the band set, the pre-dose total), so the score can
+    # be re-derived from the item answers. Null for responses stored before it was recorded.
+    scoring_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     administered_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     recorded_by: Mapped[str | None] = mapped_column(String(200))
