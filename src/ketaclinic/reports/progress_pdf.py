@@ -26,7 +26,7 @@ from reportlab.platypus import (
 )
 
 from ketaclinic import CLINICAL_DISCLAIMER
-from ketaclinic.clinical.outcomes import outcome_rules, remission_cutoff
+from ketaclinic.clinical.outcomes import outcome_rules
 from ketaclinic.errors import NotFound
 from ketaclinic.reports.pdf import Section, render_document, show
 from ketaclinic.reports.score_plot import trajectory_image
@@ -40,7 +40,7 @@ def _outcome_rows(item: InstrumentProgress) -> list[tuple[str, str]]:
         rows.append(("Course outcome", "Not assessable (no baseline or no outcome rules)."))
         return rows
     rules = outcome_rules(item.instrument_id)
-    remission = remission_cutoff(item.instrument_id)
+    remission = outcome.remission_rule  # the clinic's choice the outcome was judged by
     unit = "%" if rules.response.type == "percent_reduction" else " points"
     rows += [
         ("Baseline total", f"{outcome.baseline.total:g} (day {outcome.baseline.day:g})"),
@@ -116,7 +116,7 @@ def render_progress_pdf(report: Progress, *, generated_at: datetime) -> bytes:
         png = trajectory_image(
             item.name, [p.administered_at for p in item.points],
             [p.total for p in item.points], instrument_id=item.instrument_id,
-            max_total=item.max_total,
+            max_total=item.max_total, outcome=item.outcome,
         )  # fmt: skip
         story += [
             Image(BytesIO(png), width=170 * mm, height=82 * mm),

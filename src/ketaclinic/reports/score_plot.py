@@ -2,8 +2,9 @@
 and remission lines of the instrument's outcome rules, for the progress report and the portal.
 
 The lines come from ``clinical.outcomes`` (data with sources), never from numbers written here:
-the response line is the baseline less the response rule's reduction, the remission line the
-default remission cut-off.
+the response line is the course baseline less the response rule's reduction, the remission line
+the cut-off the course outcome was judged by (the clinic's choice, see services.outcome_policy).
+Without an outcome the first score stands for the baseline and the default cut-off is drawn.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
-from ketaclinic.clinical.outcomes import outcome_rules, remission_cutoff
+from ketaclinic.clinical.outcomes import (
+    CourseOutcome,
+    RemissionOption,
+    outcome_rules,
+    remission_cutoff,
+)
 from ketaclinic.errors import NotFound
 
 
@@ -33,7 +39,9 @@ class ReferenceLines:
     remission_op: str | None
 
 
-def reference_lines(instrument_id: str, baseline_total: float | None) -> ReferenceLines:
+def reference_lines(
+    instrument_id: str, baseline_total: float | None, remission: RemissionOption | None = None
+) -> ReferenceLines:
     try:
         rules = outcome_rules(instrument_id)
     except NotFound:
@@ -44,7 +52,7 @@ def reference_lines(instrument_id: str, baseline_total: float | None) -> Referen
             response = baseline_total * (1 - rules.response.value / 100)
         else:
             response = baseline_total - rules.response.value
-    remission = remission_cutoff(instrument_id)
+    remission = remission or remission_cutoff(instrument_id)
     return ReferenceLines(response, remission.value, str(remission.op))
 
 
@@ -57,10 +65,15 @@ def trajectory_image(
     max_total: float | None,
     image_format: str = "png",
     plain_words: bool = False,
+    outcome: CourseOutcome | None = None,
 ) -> bytes:
-    """The chart as PNG or SVG bytes. ``plain_words`` labels the lines for a patient."""
-    baseline = totals[0] if totals else None
-    lines = reference_lines(instrument_id, baseline)
+    """The chart as PNG or SVG bytes. ``plain_words`` labels the lines for a patient.
+    ``outcome``: the course outcome, whose baseline and remission rule the lines follow."""
+    if outcome is not None:
+        baseline = outcome.baseline.total if outcome.baseline else None
+        lines = reference_lines(instrument_id, baseline, outcome.remission_rule)
+    else:
+        lines = reference_lines(instrument_id, totals[0] if totals else None)
     figure, axes = plt.subplots(figsize=(7.0, 3.4), dpi=110)
     try:
         axes.plot(

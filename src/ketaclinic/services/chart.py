@@ -15,13 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.eligibility import Treatment
-from ketaclinic.clinical.outcomes import CourseOutcome, ScorePoint, assess_course
+from ketaclinic.clinical.outcomes import CourseOutcome, OutcomePolicy, ScorePoint, assess_course
 from ketaclinic.clinical.record import PatientSummary
 from ketaclinic.clinical.safety.adverse_events import AdverseEvent
 from ketaclinic.clinical.vitals import VitalKind
 from ketaclinic.services.audit import record_event
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.measurement import TrajectoryPoint, score_trajectories
+from ketaclinic.services.outcome_policy import clinic_outcome_policy
 from ketaclinic.services.patient_summary import build_summary
 from ketaclinic.services.patients import get_patient_row
 from ketaclinic.services.plan_records import PlanRecord, to_plan_record
@@ -111,9 +112,12 @@ def vitals_rows(db: Session, patient_id: str, *, limit: int | None = None) -> li
 
 
 def course_outcomes(
-    trajectories: dict[str, list[TrajectoryPoint]], course_start: date | None
+    trajectories: dict[str, list[TrajectoryPoint]],
+    course_start: date | None,
+    policy: OutcomePolicy | None = None,
 ) -> dict[str, CourseOutcome]:
-    """Response and remission per instrument, day 0 = the first planned treatment day.
+    """Response and remission per instrument, day 0 = the first planned treatment day, judged by
+    the clinic's outcome definitions (``policy``; the data file's defaults when None).
 
     Without a plan the first score is day 0, so the chart still draws a baseline-relative line.
     """
@@ -126,7 +130,7 @@ def course_outcomes(
             ScorePoint(day=(p.administered_at.date() - start).days, total=p.total) for p in points
         ]
         try:
-            outcomes[instrument] = assess_course(instrument, scored)
+            outcomes[instrument] = assess_course(instrument, scored, policy=policy)
         except Exception:
             continue
     return outcomes
@@ -228,7 +232,7 @@ def patient_chart(db: Session, ctx: RequestContext, patient_id: str) -> ChartVie
             plans=plans,
             screenings=screenings,
             trajectories=trajectories,
-            outcomes=course_outcomes(trajectories, course_start),
+            outcomes=course_outcomes(trajectories, course_start, clinic_outcome_policy(db)),
             course_start=course_start,
             vitals=vitals_rows(db, patient_id),
             sessions=sessions,
@@ -272,7 +276,8 @@ def score_course(
         plan = current_plan(_plans(db, patient_id))
         start = plan.start_date if plan is not None else None
         points = score_trajectories(db, patient_id).get(instrument_id, [])
-        outcome = course_outcomes({instrument_id: points}, start).get(instrument_id)
+        policy = clinic_outcome_policy(db)
+        outcome = course_outcomes({instrument_id: points}, start, policy).get(instrument_id)
         record_event(
             db, ctx.actor, "chart.plot.read", "patient", patient_id, patient_id=patient_id,
             detail={"plot": f"scores:{instrument_id}"}, now=ctx.now,

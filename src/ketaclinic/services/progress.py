@@ -14,12 +14,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.knowledge import Source, load_knowledge
-from ketaclinic.clinical.outcomes import CourseOutcome, ScorePoint, assess_course, outcome_rules
+from ketaclinic.clinical.outcomes import (
+    CourseOutcome,
+    OutcomePolicy,
+    ScorePoint,
+    assess_course,
+    outcome_rules,
+)
 from ketaclinic.clinical.questionnaires import get_instrument
 from ketaclinic.errors import NotFound
 from ketaclinic.services.audit import record_event
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.measurement import TrajectoryPoint, score_trajectories
+from ketaclinic.services.outcome_policy import clinic_outcome_policy
 from ketaclinic.services.patients import get_patient_row
 from ketaclinic.storage.tables.planning import PlanSessionRow, TreatmentPlanRow
 from ketaclinic.storage.tables.sessions import SessionDosingRow, SupervisedSessionRow
@@ -113,7 +120,10 @@ def first_treatment_at(db: Session, patient_id: str) -> datetime | None:
 
 
 def _instrument(
-    instrument_id: str, points: list[TrajectoryPoint], day0: datetime | None
+    instrument_id: str,
+    points: list[TrajectoryPoint],
+    day0: datetime | None,
+    policy: OutcomePolicy | None = None,
 ) -> InstrumentProgress:
     outcome: CourseOutcome | None = None
     start = day0 or (points[0].administered_at if points else None)
@@ -123,7 +133,7 @@ def _instrument(
             scored = [
                 ScorePoint((p.administered_at - start) / timedelta(days=1), p.total) for p in points
             ]
-            outcome = assess_course(instrument_id, scored)
+            outcome = assess_course(instrument_id, scored, policy=policy)
         except NotFound:
             outcome = None
     return InstrumentProgress(
@@ -176,7 +186,9 @@ def progress(db: Session, ctx: RequestContext, patient_id: str, *, purpose: str)
     patient = get_patient_row(db, patient_id)
     day0 = first_treatment_at(db, patient_id)
     trajectories = score_trajectories(db, patient_id)
-    instruments = tuple(_instrument(i, pts, day0) for i, pts in trajectories.items())
+    # Judged by the clinic's outcome definitions, as the clinician's chart is.
+    policy = clinic_outcome_policy(db)
+    instruments = tuple(_instrument(i, pts, day0, policy) for i, pts in trajectories.items())
     result = Progress(
         patient_id=patient_id, patient_name=f"{patient.given_name} {patient.family_name}",
         mrn=patient.mrn, date_of_birth=patient.date_of_birth, first_treatment_at=day0,

@@ -76,10 +76,11 @@ class ScoreLines:
 
 
 def score_lines(instrument_id: str, outcome: CourseOutcome | None) -> ScoreLines:
-    """Response line from the baseline and the instrument's response rule; remission cut-off."""
+    """Response line from the baseline and the instrument's response rule; the remission cut-off
+    the outcome was judged by (the clinic's choice), or the default without an outcome."""
     try:
         rules = outcome_rules(instrument_id)
-        remission = remission_cutoff(instrument_id)
+        remission = outcome.remission_rule if outcome else remission_cutoff(instrument_id)
     except Exception:
         return ScoreLines(None, None, None, None, None)
     baseline = outcome.baseline.total if outcome and outcome.baseline else None

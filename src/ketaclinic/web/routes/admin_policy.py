@@ -24,7 +24,7 @@ from ketaclinic.clinical.policy import (
     policy_file,
 )
 from ketaclinic.errors import InvalidInput, RuleViolation
-from ketaclinic.services import policy
+from ketaclinic.services import outcome_policy, policy
 from ketaclinic.services.context import Actor, RequestContext
 from ketaclinic.web.deps import CurrentActor, DbSession, Now, require
 from ketaclinic.web.session_forms import number, text
@@ -86,8 +86,12 @@ def _page(
     context: dict[str, Any] = {
         "kind": kind, "kinds": list(ProtocolKind), "lines": policy_lines(db, kind),
         "history": list(reversed(policy.policy_history(db, kind))),
-        "errors": errors or {}, "values": values or {},
-        "saved": request.query_params.get("saved"),
+        "errors": {k: v for k, v in (errors or {}).items() if not k.startswith("outcome_")},
+        "outcome_errors": {k: v for k, v in (errors or {}).items() if k.startswith("outcome_")},
+        "values": values or {}, "saved": request.query_params.get("saved"),
+        "outcome_saved": request.query_params.get("outcome_saved"),
+        "outcome_lines": outcome_policy.outcome_setting_lines(db),
+        "outcome_history": list(reversed(outcome_policy.outcome_choice_history(db))),
     }  # fmt: skip
     return render(request, "admin_policy.html", context, status_code=status_code)
 
@@ -128,3 +132,28 @@ def _apply(
         db, RequestContext(actor, now), kind, parameter_id, value,
         reason=text(form, "reason"), revert=revert,
     )  # fmt: skip
+
+
+@router.post("/outcomes", response_class=HTMLResponse, dependencies=[PolicyChange])
+async def change_outcome(
+    request: Request, db: DbSession, actor: CurrentActor, now: Now
+) -> Response:
+    """Choose an outcome definition (e.g. MADRS remission <= 12) among the cited options; the
+    choice arrives as ``<setting id>=<option id>`` from one grouped list."""
+    data = await request.form()
+    form = {key: value for key, value in data.items() if isinstance(value, str)}
+    kind = parse_protocol_kind(text(form, "kind") or "iv-racemic")
+    setting_id, _, choice = text(form, "outcome_choice").partition("=")
+    try:
+        if not setting_id:
+            raise InvalidInput("Choose the definition to use.", field="outcome_choice")
+        outcome_policy.change_outcome_choice(
+            db, RequestContext(actor, now), setting_id, choice, reason=text(form, "outcome_reason")
+        )
+    except InvalidInput as exc:
+        db.rollback()
+        field = "outcome_reason" if exc.field == "reason" else "outcome_choice"
+        return _page(request, db, kind, errors={field: exc.message}, values=form, status_code=422)
+    return RedirectResponse(
+        f"/admin/policy?kind={kind.value}&outcome_saved={setting_id}#outcomes", status_code=303
+    )
