@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -233,3 +234,69 @@ def test_effect_site_half_time_is_configurable() -> None:
     refused = runner.invoke(app, [*base, "--effect-half-time", "-2"])
     assert refused.exit_code == 2
     assert "effect-site half-time" in refused.stderr
+
+
+def _population(*arguments: str) -> dict[str, Any]:
+    base = ["pk", "population", "--subjects", "200", "--seed", "3", "--workers", "1", "--json"]
+    result = runner.invoke(app, [*base, *arguments])
+    assert result.exit_code == 0, result.output
+    payload: dict[str, Any] = json.loads(result.stdout)
+    payload["stderr"] = result.stderr
+    return payload
+
+
+DOMINO_BOLUS = ("--model", "domino", "--route", "iv", "--age", "40", "--times", "0,5,30")
+
+
+def test_population_per_kg_dose_is_per_subject() -> None:
+    """Domino at 0.5 mg/kg: every subject has the same curve whatever its weight."""
+    per_kg = _population(*DOMINO_BOLUS, "--weight", "50-100", "--dose", "0.5mg/kg")
+    fixed = _population(*DOMINO_BOLUS, "--weight", "50-100", "--dose", "37.5mg")
+    low, _, high = (row[1] for row in per_kg["bands_ng_ml"]["concentration"])
+    assert high / low < 1.01
+    low, _, high = (row[1] for row in fixed["bands_ng_ml"]["concentration"])
+    assert high / low > 1.5
+    assert any("per kg" in note for note in per_kg["notes"])
+
+
+def test_population_covariate_ranges_fractions_and_effect_site() -> None:
+    payload = _population(
+        *("--model", "perez-ruixo", "--route", "intranasal", "--dose", "56mg"),
+        *("--weight", "30-100", "--age", "20-90", "--times", "0,30,240"),
+        *("--asian-fraction", "0.5", "--japanese-fraction", "0.1", "--female-fraction", "0.5"),
+        *("--effect-half-time", "10"),
+    )
+    assert "effect" in payload["bands_ng_ml"]
+    assert "Weight 30-100 kg reaches outside the perez-ruixo model" in payload["stderr"]
+    assert "Age 20-90 y reaches outside" in payload["stderr"]
+    assert any("10 min" in note for note in payload["notes"])
+
+
+def test_population_from_a_covariate_table(tmp_path: Path) -> None:
+    table = tmp_path / "cohort.csv"
+    table.write_text("weight_kg,age_years,sex,asian\n60,30,F,true\n90,70,M,no\n")
+    payload = _population(
+        *("--model", "perez-ruixo", "--route", "iv", "--dose", "20mg", "--weight", "75"),
+        *("--times", "0,30", "--covariates", str(table)),
+    )
+    assert any("table of 2 rows" in note for note in payload["notes"])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("age_years\n30\n")
+    refused = runner.invoke(
+        app,
+        [
+            *("pk", "population", "--model", "herd", "--route", "iv", "--dose", "5mg"),
+            *("--weight", "30", "--covariates", str(bad)),
+        ],
+    )
+    assert refused.exit_code == 2
+    assert "weight_kg column" in refused.stderr
+
+
+@pytest.mark.spark
+def test_population_on_spark_matches_local() -> None:
+    arguments = (*DOMINO_BOLUS, "--weight", "50-100", "--dose", "0.5mg/kg", "--subjects", "120")
+    local = _population(*arguments)
+    spark = _population(*arguments, "--engine", "spark", "--spark-master", "local[1]")
+    assert spark["bands_ng_ml"] == local["bands_ng_ml"]
+    assert spark["mean_ng_ml"] == local["mean_ng_ml"]

@@ -12,7 +12,7 @@ from ketaclinic.clinical.vocabulary import Route, Sex
 from ketaclinic.errors import InvalidInput, KetaclinicError
 
 if TYPE_CHECKING:
-    from ketaclinic.pharmacology import Regimen
+    from ketaclinic.pharmacology import PopulationRequest, PopulationResult, Regimen
 
 pk_app = typer.Typer(
     help="Pharmacokinetic models: predicted ketamine/esketamine concentrations.",
@@ -60,15 +60,9 @@ def _times(text: str | None) -> list[float] | None:
 
 
 def _weight(text: str) -> tuple[float, tuple[float, float] | None]:
-    try:
-        if "-" in text.strip()[1:]:
-            low, high = (float(x) for x in text.split("-", 1))
-            return (low + high) / 2.0, (low, high)
-        return float(text), None
-    except ValueError:
-        raise InvalidInput(
-            f"Weight '{text}' must be kilograms (70) or a range (50-100).", field="weight"
-        ) from None
+    from ketaclinic.cli.pk_inputs import number_or_range
+
+    return number_or_range(text, "weight", "kilograms")
 
 
 def _steps(text: str) -> list[tuple[float, float]]:
@@ -237,8 +231,28 @@ def population_command(
     dose: DoseOption | None = None,
     subjects: Annotated[int, typer.Option("--subjects")] = 1000,
     seed: Annotated[int, typer.Option("--seed")] = 1,
-    age: Annotated[float | None, typer.Option("--age")] = None,
+    age: Annotated[
+        str | None, typer.Option("--age", help="Age in years, or a range 20-60 (uniform).")
+    ] = None,
     sex: Annotated[str | None, typer.Option("--sex")] = None,
+    female_fraction: Annotated[
+        float | None, typer.Option("--female-fraction", help="Share of female subjects, 0-1.")
+    ] = None,
+    asian_fraction: Annotated[
+        float | None, typer.Option("--asian-fraction", help="Share of Asian subjects, 0-1.")
+    ] = None,
+    japanese_fraction: Annotated[
+        float | None,
+        typer.Option("--japanese-fraction", help="Share of Japanese subjects (also Asian), 0-1."),
+    ] = None,
+    covariates_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--covariates",
+            help="CSV of subject profiles (weight_kg, age_years, sex, asian, japanese), drawn "
+            "with replacement.",
+        ),
+    ] = None,
     duration: Annotated[float | None, typer.Option("--duration")] = None,
     steps: Annotated[str | None, typer.Option("--steps")] = None,
     stop: Annotated[float | None, typer.Option("--stop")] = None,
@@ -247,16 +261,30 @@ def population_command(
     observations: Annotated[
         bool, typer.Option("--observations", help="Add residual error.")
     ] = False,
+    effect_half_time: Annotated[
+        float | None,
+        typer.Option("--effect-half-time", help="Add the effect site with this t1/2 ke0 (min)."),
+    ] = None,
     formulation: Annotated[str | None, typer.Option("--formulation")] = None,
     asian: Annotated[bool, typer.Option("--asian")] = False,
     japanese: Annotated[bool, typer.Option("--japanese")] = False,
     workers: Annotated[int | None, typer.Option("--workers")] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (process pool) or spark.")
+    ] = "local",
+    spark_master: Annotated[
+        str | None, typer.Option("--spark-master", help="e.g. local[4] or spark://host:7077.")
+    ] = None,
     output: Annotated[Path | None, typer.Option("--output", help="Write .csv or .parquet.")] = None,
     plot: Annotated[Path | None, typer.Option("--plot")] = None,
     json_output: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Simulate a virtual population and print percentile bands."""
+    """Simulate a virtual population and print percentile bands.
+
+    A per-kg dose is computed at each subject's own weight; a dose in mg is the same for all.
+    """
     from ketaclinic.cli._output import fail, print_json
+    from ketaclinic.cli.pk_inputs import number_or_range, read_covariate_table
     from ketaclinic.pharmacology import (
         Covariates,
         PopulationRequest,
@@ -265,10 +293,16 @@ def population_command(
         simulate_population,
         write_population,
     )
+    from ketaclinic.pharmacology.regimen import dose_is_per_kg
 
     try:
+        if engine not in ("local", "spark"):
+            raise InvalidInput(
+                f"Engine '{engine}' is not known; use local or spark.", field="engine"
+            )
         weight_kg, weight_range = _weight(weight)
-        covariates = Covariates(weight_kg, age, _sex(sex), asian or japanese, japanese)
+        age_years, age_range = (None, None) if age is None else number_or_range(age, "age", "years")
+        covariates = Covariates(weight_kg, age_years, _sex(sex), asian or japanese, japanese)
         regimen = _regimen(route, dose, weight_kg, duration, steps, stop, formulation)
         time_list = _times(times) or default_times_min(regimen).tolist()
         wanted = tuple(float(p) for p in percentiles.split(","))
@@ -280,11 +314,23 @@ def population_command(
             seed,
             covariates,
             weight_range_kg=weight_range,
+            age_range_years=age_range,
+            female_fraction=female_fraction,
+            asian_fraction=asian_fraction,
+            japanese_fraction=japanese_fraction,
+            covariate_table=(
+                None if covariates_file is None else read_covariate_table(covariates_file)
+            ),
+            per_kg_doses=dose is not None and steps is None and dose_is_per_kg(dose),
             observations=observations,
+            effect_half_time_min=effect_half_time,
         )
-        result = simulate_population(
-            request, percentiles=wanted, workers=workers, progress=not json_output
-        )
+        if engine == "spark":
+            result = _run_on_spark(request, wanted, spark_master)
+        else:
+            result = simulate_population(
+                request, percentiles=wanted, workers=workers, progress=not json_output
+            )
         if output is not None:
             write_population(result, output)
     except (KetaclinicError, ValueError) as error:
@@ -311,3 +357,17 @@ def population_command(
     image = plot_concentration(population=result)
     path.write_bytes(image if isinstance(image, bytes) else image.encode())
     typer.echo(f"plot: {path}")
+
+
+def _run_on_spark(
+    request: PopulationRequest, percentiles: tuple[float, ...], master: str | None
+) -> PopulationResult:
+    """The same run on Apache Spark (identical results for the same seed)."""
+    from ketaclinic.cli.pk_inputs import spark_session
+    from ketaclinic.pharmacology.distributed import run_population_spark
+
+    spark = spark_session(master)
+    try:
+        return run_population_spark(request, spark, percentiles=percentiles)
+    finally:
+        spark.stop()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from ketaclinic.clinical.vocabulary import Route
 from ketaclinic.errors import InvalidInput
 from ketaclinic.pharmacology.parameters import Covariates
+from ketaclinic.pharmacology.population import PopulationRequest
 from ketaclinic.pharmacology.regimen import Regimen
-from ketaclinic.pharmacology.schema import ModelSpec, load_limits
+from ketaclinic.pharmacology.schema import ModelSpec, load_limits, load_model_spec
 from ketaclinic.pharmacology.structures import check_route
 
 
@@ -35,6 +36,28 @@ def check_regimen(spec: ModelSpec, regimen: Regimen, weight_kg: float) -> None:
                 "and the weight.",
                 field=f"dose[{index}]",
             )
+
+
+def check_population_request(request: PopulationRequest) -> list[str]:
+    """Refuse implausible doses at the subject where they are largest; return the warnings.
+
+    A fixed mg dose is largest per kg in the lightest subject; a per-kg dose is the same for
+    everyone. The covariate ranges (or the table's extremes) are checked against the model's
+    population.
+    """
+    spec = load_model_spec(request.model_id)
+    spread = request.spread
+    weights = spread.weight_bounds(request.covariates)
+    if request.per_kg_doses:
+        check_regimen(spec, request.regimen, request.covariates.weight_kg)
+    else:
+        check_regimen(spec, request.regimen, weights[0])
+    return population_warnings(
+        spec,
+        request.covariates,
+        weight_range_kg=weights,
+        age_range_years=spread.age_bounds(request.covariates),
+    )
 
 
 def population_warnings(

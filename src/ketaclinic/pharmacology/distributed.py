@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ketaclinic.pharmacology.checks import check_regimen
+from ketaclinic.pharmacology.checks import check_population_request
 from ketaclinic.pharmacology.population import PopulationRequest, Tally, tally_task
-from ketaclinic.pharmacology.schema import load_model_spec
 from ketaclinic.pharmacology.trial import DEFAULT_PERCENTILES, PopulationResult, summarise
 
 
@@ -60,7 +59,7 @@ def run_population_spark(
     """Run ``request`` on a SparkSession (``spark``) and summarise it on the driver."""
     import pyarrow as pa
 
-    check_regimen(load_model_spec(request.model_id), request.regimen, request.covariates.weight_kg)
+    check_population_request(request)
     # The request travels to executors inside the closure (pickled once per task by Spark).
     request_bytes = pickle.dumps(request)
 

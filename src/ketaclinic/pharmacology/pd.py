@@ -12,8 +12,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ketaclinic.errors import InvalidInput
 from ketaclinic.pharmacology.parameters import FloatArray
 from ketaclinic.pharmacology.schema import Band, load_pharmacodynamics
+
+MAX_EFFECT_HALF_TIME_MIN = 600.0
+
+
+def check_effect_half_time(half_time_min: float) -> None:
+    """Refuse an effect-site half-time that is not a positive number of minutes up to 10 h."""
+    if not 0 < half_time_min <= MAX_EFFECT_HALF_TIME_MIN:
+        raise InvalidInput(
+            "The effect-site half-time must be between 0 and "
+            f"{MAX_EFFECT_HALF_TIME_MIN:g} minutes (got {half_time_min:g}).",
+            field="effect_half_time",
+        )
 
 
 def nmda_occupancy(concentration_ng_ml: FloatArray, drug: str) -> FloatArray:

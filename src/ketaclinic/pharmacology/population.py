@@ -10,18 +10,16 @@ local process pool and on Spark, with memory bounded by one chunk per worker.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from ketaclinic.clinical.vocabulary import Route
 from ketaclinic.errors import InvalidInput
-from ketaclinic.pharmacology.parameters import (
-    CovariateArrays,
-    Covariates,
-    FloatArray,
-    individual_values,
-)
+from ketaclinic.pharmacology.covariate_sampling import CovariateSpread
+from ketaclinic.pharmacology.parameters import Covariates, FloatArray, individual_values
+from ketaclinic.pharmacology.pd import check_effect_half_time
 from ketaclinic.pharmacology.regimen import Regimen
 from ketaclinic.pharmacology.schema import ModelSpec, load_model_spec, load_pharmacodynamics
 from ketaclinic.pharmacology.sketch import CountArray, bin_counts, bin_index
@@ -41,8 +39,22 @@ class PopulationRequest:
     covariates: Covariates
     # Weights drawn uniformly from this range (kg) instead of the patient's weight.
     weight_range_kg: tuple[float, float] | None = None
+    # Ages drawn uniformly from this range (years) instead of the patient's age.
+    age_range_years: tuple[float, float] | None = None
+    # Probability that a subject is female / of Asian ancestry / Japanese (Japanese subjects are
+    # Asian too); None keeps the patient's value for everyone.
+    female_fraction: float | None = None
+    asian_fraction: float | None = None
+    japanese_fraction: float | None = None
+    # Instead of ranges and fractions: subjects drawn with replacement from these rows.
+    covariate_table: tuple[Covariates, ...] | None = None
+    # The regimen's amounts are for a patient of covariates.weight_kg; True scales each
+    # subject's doses by its own weight (a per-kg dose), False gives everyone the same mg.
+    per_kg_doses: bool = False
     observations: bool = False
     effect_site: bool = False
+    # Effect-site equilibration half-time (min); setting it also adds the effect-site output.
+    effect_half_time_min: float | None = None
     chunk_size: int = 10_000
     chunks_per_task: int = 10
 
@@ -62,12 +74,32 @@ class PopulationRequest:
             raise InvalidInput(
                 "Times must be 0 min or later and in increasing order.", field="times"
             )
-        if self.weight_range_kg is not None:
-            low, high = self.weight_range_kg
-            if not 0.3 <= low <= high <= 350:
+        self.spread.check()
+        if self.effect_half_time_min is not None:
+            check_effect_half_time(self.effect_half_time_min)
+        if self.per_kg_doses:
+            spec = load_model_spec(self.model_id)
+            if spec.device is not None and Route.INTRANASAL in self.regimen.routes:
                 raise InvalidInput(
-                    "Weight range must be within 0.3-350 kg with low <= high.", field="weight"
+                    f"Intranasal doses with the {spec.id} model are whole "
+                    f"{spec.device.amount_mg:g}-mg devices, not per kilogram; give the dose in mg.",
+                    field="dose",
                 )
+
+    @property
+    def spread(self) -> CovariateSpread:
+        return CovariateSpread(
+            self.weight_range_kg,
+            self.age_range_years,
+            self.female_fraction,
+            self.asian_fraction,
+            self.japanese_fraction,
+            self.covariate_table,
+        )
+
+    @property
+    def wants_effect_site(self) -> bool:
+        return self.effect_site or self.effect_half_time_min is not None
 
     @property
     def n_chunks(self) -> int:
@@ -87,7 +119,7 @@ class PopulationRequest:
         names = ["concentration"]
         if spec.metabolite is not None:
             names.append("metabolite")
-        if self.effect_site:
+        if self.wants_effect_site:
             names.append("effect")
         return tuple(names)
 
@@ -129,46 +161,35 @@ def covariance_cholesky(spec: ModelSpec) -> tuple[tuple[str, ...], FloatArray]:
     return names, factor
 
 
-def _chunk_covariates(
-    request: PopulationRequest, rng: np.random.Generator, m: int
-) -> CovariateArrays:
-    arrays = CovariateArrays.repeat(request.covariates, m)
-    if request.weight_range_kg is None:
-        return arrays
-    low, high = request.weight_range_kg
-    weights = rng.uniform(low, high, m)
-    return CovariateArrays(
-        weights,
-        arrays.age_years,
-        arrays.asian,
-        arrays.japanese,
-        arrays.hours_since_first_dose,
-        arrays.age_known,
-    )
-
-
 def simulate_chunk(request: PopulationRequest, chunk: int) -> tuple[dict[str, FloatArray], int]:
     """Concentrations (ng/mL, subjects x times) of one chunk, with residual error if requested."""
     spec = load_model_spec(request.model_id)
     first = chunk * request.chunk_size
     m = min(request.chunk_size, request.n_subjects - first)
     rng = np.random.default_rng([request.seed, chunk])
-    covariates = _chunk_covariates(request, rng, m)
+    covariates = request.spread.sample(request.covariates, rng, m)
     names, cholesky = covariance_cholesky(spec)
     etas: dict[str, FloatArray] = {}
     if names:
         draws = rng.standard_normal((m, len(names))) @ cholesky.T
         etas = {name: draws[:, k] for k, name in enumerate(names)}
     values = individual_values(spec, covariates, etas)
-    half_time = load_pharmacodynamics().effect_half_time_min() if request.effect_site else None
+    half_time = None
+    if request.wants_effect_site:
+        half_time = request.effect_half_time_min or load_pharmacodynamics().effect_half_time_min()
     built = build_model(
         spec, values, request.regimen, effect_half_time_min=half_time, japanese=covariates.japanese
     )
+    events = built.events
+    if request.per_kg_doses:
+        # Linear models: each subject's doses are the reference patient's times its weight ratio.
+        factor = covariates.weight_kg / request.covariates.weight_kg
+        events = [replace(event, amount_mg=event.amount_mg * factor) for event in events]
     modal = modal_form(built.system)
     times = np.asarray(request.times_min, dtype=np.float64)
     result: dict[str, FloatArray] = {}
     for output in request.outputs():
-        values_ng_ml = concentration_ng_ml(built.system, modal, built.events, output, times)
+        values_ng_ml = concentration_ng_ml(built.system, modal, events, output, times)
         if request.observations and output != "effect":
             values_ng_ml = _with_residual_error(spec, output, values_ng_ml, rng)
         result[output] = values_ng_ml

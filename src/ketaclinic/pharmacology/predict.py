@@ -17,7 +17,7 @@ from ketaclinic.pharmacology.parameters import (
     FloatArray,
     individual_values,
 )
-from ketaclinic.pharmacology.pd import nmda_occupancy
+from ketaclinic.pharmacology.pd import check_effect_half_time, nmda_occupancy
 from ketaclinic.pharmacology.regimen import Regimen
 from ketaclinic.pharmacology.schema import load_model_spec, load_pharmacodynamics
 from ketaclinic.pharmacology.solver import concentration_ng_ml, modal_form
@@ -102,12 +102,8 @@ def predict_concentration(
     """Typical-subject prediction for this patient (no inter-individual variability)."""
     spec = load_model_spec(model_id)
     times = default_times_min(regimen) if times_min is None else check_times(times_min)
-    if effect_half_time_min is not None and not 0 < effect_half_time_min <= 600:
-        raise InvalidInput(
-            "The effect-site half-time must be between 0 and 600 minutes "
-            f"(got {effect_half_time_min:g}).",
-            field="effect_half_time",
-        )
+    if effect_half_time_min is not None:
+        check_effect_half_time(effect_half_time_min)
     half_time = effect_half_time_min or load_pharmacodynamics().effect_half_time_min()
     built = build_for_patient(model_id, covariates, regimen, half_time)
     modal = modal_form(built.system)

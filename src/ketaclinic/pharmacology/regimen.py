@@ -95,6 +95,12 @@ def _check_dose(dose: Dose, index: int) -> None:
         )
 
 
+def dose_is_per_kg(text: str) -> bool:
+    """Whether a dose text such as ``0.5mg/kg`` is per kilogram (``56mg`` is not)."""
+    match = _DOSE_PATTERN.match(text)
+    return match is not None and match.group(2).lower().endswith("/kg")
+
+
 def parse_dose_mg(text: str, weight_kg: float | None) -> float:
     """Parse ``0.5mg/kg``, ``56mg`` or ``250ug/kg`` into milligrams for this patient."""
     match = _DOSE_PATTERN.match(text)

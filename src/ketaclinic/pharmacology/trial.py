@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from ketaclinic.pharmacology.checks import check_regimen, population_warnings
+from ketaclinic.pharmacology.checks import check_population_request
 from ketaclinic.pharmacology.parameters import FloatArray
 from ketaclinic.pharmacology.population import PopulationRequest, Tally, run_tasks
-from ketaclinic.pharmacology.schema import load_model_spec
+from ketaclinic.pharmacology.schema import load_model_spec, load_pharmacodynamics
 from ketaclinic.pharmacology.sketch import quantiles
 
 DEFAULT_PERCENTILES: tuple[float, ...] = (5.0, 50.0, 95.0)
@@ -76,6 +76,7 @@ def summarise(
             "shown comes "
             "from covariates only."
         )
+    notes.extend(_covariate_notes(request))
     return PopulationResult(
         model_id=spec.id,
         n_subjects=tally.n,
@@ -88,8 +89,36 @@ def summarise(
         fraction_in_band={k: v / tally.n for k, v in tally.in_band.items()},
         observations=request.observations,
         notes=tuple(notes),
-        warnings=tuple(population_warnings(spec, request.covariates)),
+        warnings=tuple(check_population_request(request)),
     )
+
+
+def _covariate_notes(request: PopulationRequest) -> list[str]:
+    reference = request.covariates.weight_kg
+    varied = request.spread.weight_bounds(request.covariates) != (reference, reference)
+    notes: list[str] = []
+    if request.per_kg_doses:
+        notes.append(
+            f"Doses are per kg: each subject's doses are the plan's for {reference:g} kg times "
+            "its own weight / "
+            f"{reference:g} kg."
+        )
+    elif varied:
+        notes.append(
+            f"Doses are fixed in mg (the plan's for {reference:g} kg) for every subject, "
+            "whatever the weight."
+        )
+    if request.covariate_table is not None:
+        notes.append(
+            f"Covariates drawn with replacement from a table of {len(request.covariate_table)} "
+            "rows."
+        )
+    if request.female_fraction is not None:
+        notes.append("Sex varies across subjects but changes no prediction in these models.")
+    if request.wants_effect_site:
+        half_time = request.effect_half_time_min or load_pharmacodynamics().effect_half_time_min()
+        notes.append(f"Effect site: equilibration half-time {half_time:g} min.")
+    return notes
 
 
 def simulate_population(
@@ -100,8 +129,7 @@ def simulate_population(
     progress: bool = False,
 ) -> PopulationResult:
     """Run locally: in-process for one worker, else over a process pool (default: all cores)."""
-    spec = load_model_spec(request.model_id)
-    check_regimen(spec, request.regimen, request.covariates.weight_kg)
+    check_population_request(request)
     worker_count = workers if workers is not None else (os.cpu_count() or 1)
     # A pool costs about a second to start; one task's worth of subjects runs in-process.
     worker_count = min(worker_count, request.n_tasks)
