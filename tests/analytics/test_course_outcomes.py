@@ -11,7 +11,9 @@ from cohort_fixtures import write_dataset
 from ketaclinic.analytics.cohorts import analyse_cohort
 from ketaclinic.analytics.course_outcomes import assessments, durability_inputs, rules_for
 from ketaclinic.analytics.dataset import open_dataset
+from ketaclinic.clinical.outcome_policy import outcome_policy
 from ketaclinic.clinical.outcomes import ScorePoint, assess_course
+from ketaclinic.errors import InvalidInput
 
 # (patient, instrument, day, total). Cut-offs used in the comments come from outcomes.yaml:
 # PHQ-9 response = a fall of at least 50%, remission < 5, relapse = 2 non-responses in a row;
@@ -99,3 +101,21 @@ def test_relapse_days_agree_with_the_chart_engine(folder: Path) -> None:
     assert table.loc["p1-c"].relapse_day == 21
     assert table.loc["p4-c"].relapse_day == 42
     assert pd.isna(table.loc["p3-c"].relapse_day)
+
+
+def test_the_clinics_outcome_choices_reach_the_cohort_as_they_reach_the_chart(
+    folder: Path,
+) -> None:
+    # Relapse on the MADRS as loss of response (instead of SUSTAIN-1's >= 22): P4 no longer
+    # responds on day 14 (25 > 20) nor 35, so the run completes on day 35, not 42.
+    policy = outcome_policy({"relapse.madrs": "loss-of-response"})
+    ds = open_dataset(folder)
+    rules = rules_for(["phq9", "madrs"])
+    table = durability_inputs(assessments(ds.scores, rules, policy), rules, policy)
+    relapse_day = table.to_pandas().set_index("course_key").loc["p4-c"].relapse_day
+    rows = [(d, t) for p, i, d, t in SCORES if p == "p4"]
+    chart = assess_course("madrs", [ScorePoint(d, t) for d, t in rows], policy=policy)
+    assert relapse_day == chart.day_of_relapse == 35
+    # Remission <= 12 on the PHQ-9 cannot be chosen (one cited option only): refused by name.
+    with pytest.raises(InvalidInput):
+        outcome_policy({"remission.phq9": "le12"})

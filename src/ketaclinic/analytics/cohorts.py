@@ -22,7 +22,7 @@ from ketaclinic.analytics.dataset import Dataset
 from ketaclinic.analytics.durability import KaplanMeier, kaplan_meier_by
 from ketaclinic.analytics.instruments import PRIMARY_DEPRESSION, primary_depression_rows
 from ketaclinic.analytics.stats import wilson_arrays
-from ketaclinic.clinical.outcomes import OutcomeRules, outcome_defaults
+from ketaclinic.clinical.outcomes import OutcomePolicy, OutcomeRules, outcome_defaults
 
 # Age bands of ten years; 90 stands for 90 or over in the research dataset (Safe Harbor).
 AGE_BANDS = ((18, 29), (30, 39), (40, 49), (50, 59), (60, 69), (70, 79), (80, 89))
@@ -186,13 +186,17 @@ def _dropout(ds: Dataset) -> pd.DataFrame:
 
 
 def _durability(
-    post: ir.Table, primary: ir.Table, rules: dict[str, OutcomeRules], strata: ir.Table
+    post: ir.Table,
+    primary: ir.Table,
+    rules: dict[str, OutcomeRules],
+    strata: ir.Table,
+    policy: OutcomePolicy | None = None,
 ) -> dict[str, KaplanMeier]:
     """Curves for everyone, by protocol and by route on each course's primary depression scale
     (one row per course), and one curve per instrument ("instrument=phq9"), never pooled."""
 
     def counted(table: ir.Table, by: list[str]) -> pd.DataFrame:
-        durations = durability_inputs(table, rules).join(
+        durations = durability_inputs(table, rules, policy).join(
             strata.select("course_key", "protocol", "route"), "course_key"
         )
         durations = durations.mutate(
@@ -207,12 +211,17 @@ def _durability(
     return pooled | kaplan_meier_by(counted(post, ["instrument"]), ["instrument"])
 
 
-def analyse_cohort(ds: Dataset) -> CohortResults:
-    """Run every cohort question on ``ds`` (DuckDB or Spark) and return small result frames."""
+def analyse_cohort(ds: Dataset, policy: OutcomePolicy | None = None) -> CohortResults:
+    """Run every cohort question on ``ds`` (DuckDB or Spark) and return small result frames.
+
+    ``policy``: the clinic's outcome definitions (``services.outcome_policy``), so remission,
+    relapse and worsening mean what they mean on the clinic's charts; the data file's defaults
+    when None."""
     instruments = ds.scores.select("instrument").distinct().to_pandas()["instrument"].tolist()
     rules = rules_for(instruments)
-    min_rise = outcome_defaults().worsening_min_rise_points
-    post = assessments(ds.scores, rules).cache()
+    policy_rise = policy.worsening_min_rise_points if policy else None
+    min_rise = outcome_defaults().worsening_min_rise_points if policy_rise is None else policy_rise
+    post = assessments(ds.scores, rules, policy).cache()
     primary = primary_depression_rows(post)
     # Per instrument (a course counts once per scale it was scored on), then once per course on
     # its primary depression scale, under its own instrument label.
@@ -225,7 +234,7 @@ def analyse_cohort(ds: Dataset) -> CohortResults:
     )
     strata = _strata(ds)
     outcomes = _outcomes_by_dimension(timepoints, strata)
-    durability = _durability(post, primary, rules, strata)
+    durability = _durability(post, primary, rules, strata, policy)
     notes = []
     skipped = sorted(set(instruments) - set(rules))
     if skipped:

@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 
 from ketaclinic.clinical.evidence import Timepoint
 from ketaclinic.clinical.outcomes import (
+    OutcomePolicy,
     OutcomeRules,
     RelapseOption,
     outcome_rules,
@@ -84,17 +85,24 @@ def is_response(
 
 
 def is_remission(
-    rules: dict[str, OutcomeRules], instrument: ir.StringValue, total: ir.NumericValue
+    rules: dict[str, OutcomeRules],
+    instrument: ir.StringValue,
+    total: ir.NumericValue,
+    policy: OutcomePolicy | None = None,
 ) -> ir.BooleanValue:
     flags: dict[str, ir.BooleanValue] = {}
     for name in rules:
-        cutoff = remission_cutoff(name)
+        # The clinic's remission choice per instrument (the data file's default without one).
+        cutoff = remission_cutoff(name, policy)
         flags[name] = _COMPARE[cutoff.op](total, cutoff.value)
     return _per_instrument(instrument, flags)
 
 
-def assessments(scores: ir.Table, rules: dict[str, OutcomeRules]) -> ir.Table:
-    """Every post-baseline score with its baseline and response/remission flags."""
+def assessments(
+    scores: ir.Table, rules: dict[str, OutcomeRules], policy: OutcomePolicy | None = None
+) -> ir.Table:
+    """Every post-baseline score with its baseline and response/remission flags (remission as
+    ``policy`` chooses per instrument; the baseline is always the last score on or before day 0)."""
     scored = scores.filter(scores.instrument.isin(list(rules)))
     before = scored.filter(scored.day <= 0)
     latest_first = ibis.window(group_by=list(KEYS), order_by=ibis.desc("day"))
@@ -107,7 +115,7 @@ def assessments(scores: ir.Table, rules: dict[str, OutcomeRules]) -> ir.Table:
     after = joined.filter(joined.day > joined.baseline_day)
     return after.mutate(
         response=is_response(rules, after.instrument, after.baseline_total, after.total),
-        remission=is_remission(rules, after.instrument, after.total),
+        remission=is_remission(rules, after.instrument, after.total, policy),
         change=after.total - after.baseline_total,
     )
 
@@ -178,7 +186,9 @@ def _relapse_rows(
     return flagged.filter(complete).select(*KEYS, day=flagged.day)
 
 
-def durability_inputs(post: ir.Table, rules: dict[str, OutcomeRules]) -> ir.Table:
+def durability_inputs(
+    post: ir.Table, rules: dict[str, OutcomeRules], policy: OutcomePolicy | None = None
+) -> ir.Table:
     """Per responding course: first response day, relapse day (null if none) and last score day."""
     first = (
         post.filter(post.response)
@@ -189,7 +199,9 @@ def durability_inputs(post: ir.Table, rules: dict[str, OutcomeRules]) -> ir.Tabl
     joined = post.join(first, list(KEYS))
     after = joined.filter(joined.day > joined.first_response_day)
     relapse_parts = [
-        _relapse_rows(after.filter(after.instrument == name), relapse_definition(name), rules, name)
+        _relapse_rows(
+            after.filter(after.instrument == name), relapse_definition(name, policy), rules, name
+        )
         for name in rules
     ]
     responders = first.join(last, list(KEYS))
