@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from ketaclinic.clinical.questionnaires import Instrument
+from ketaclinic.clinical.questionnaires.engine import score_instrument
 
 SOURCE = {"citation": "Test source", "year": 2020}
 
@@ -96,3 +99,58 @@ def test_skip_logic_must_point_to_an_earlier_item() -> None:
     items[0]["asked_only_if"] = {"item_id": "q2", "op": "==", "value": 1}
     with pytest.raises(ValidationError):
         Instrument.model_validate(_instrument(items=items))
+
+
+# --- Reverse-scored items (no shipped instrument uses them yet; the engine supports them for
+# forms with positively worded items). A synthetic instrument: q2 (0-3) and q4 (1-5) reversed.
+
+
+def _reversed_instrument() -> Instrument:
+    items = _instrument()["items"] + [
+        {"id": "q4", "number": 4, "label": "Item 4", "min_value": 1, "max_value": 5}
+    ]
+    scoring = {
+        "reverse_items": ["q2", "q4"],
+        "subscales": [{"id": "positive", "label": "Reversed items", "items": ["q2", "q4"]}],
+    }
+    bands = [
+        {"id": "low", "label": "Low", "min_total": 1, "max_total": 7},
+        {"id": "high", "label": "High", "min_total": 8, "max_total": 14},
+    ]
+    return Instrument.model_validate(_instrument(items=items, scoring=scoring, bands=bands))
+
+
+def test_reverse_items_score_min_plus_max_minus_the_answer() -> None:
+    instrument = _reversed_instrument()
+    # Range unchanged by reversing: 0-3 x 3 items plus 1-5 = 1..14.
+    assert (instrument.min_total, instrument.max_total) == (1, 14)
+    # q2 answered 0 scores 3 (0 + 3 - 0); q4 answered 1 scores 5 (1 + 5 - 1): 0 + 3 + 0 + 5 = 8.
+    low_answers = score_instrument(instrument, [0, 0, 0, 1])
+    assert (low_answers.total, low_answers.severity) == (8, "high")
+    assert low_answers.subscales == {"positive": 8}
+    # The stored answers stay as given; only the score is reversed.
+    assert low_answers.item_answers == {"q1": 0, "q2": 0, "q3": 0, "q4": 1}
+    # q1 3, q2 3 -> 0, q3 2, q4 4 -> 2: 3 + 0 + 2 + 2 = 7.
+    assert score_instrument(instrument, [3, 3, 2, 4]).total == 7
+    assert score_instrument(instrument, [0, 3, 0, 5]).total == 1  # the lowest possible
+    assert score_instrument(instrument, [3, 0, 3, 1]).total == 14  # the highest possible
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.integers(0, 3), min_size=3, max_size=3),
+    st.integers(1, 5),
+)
+def test_reversed_totals_stay_in_range_and_mirror_the_plain_sum(
+    first_three: list[int], q4: int
+) -> None:
+    instrument = _reversed_instrument()
+    result = score_instrument(instrument, [*first_three, q4])
+    assert instrument.min_total <= result.total <= instrument.max_total
+    q1, q2, q3 = first_three
+    assert result.total == q1 + (3 - q2) + q3 + (6 - q4)
+
+
+def test_reverse_items_must_exist() -> None:
+    with pytest.raises(ValidationError):
+        Instrument.model_validate(_instrument(scoring={"reverse_items": ["q9"]}))

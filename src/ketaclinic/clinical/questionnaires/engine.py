@@ -27,7 +27,7 @@ from ketaclinic.clinical.questionnaires.models import (
 from ketaclinic.clinical.questionnaires.results import Alert, ScoreResult, ScoringSettings
 from ketaclinic.errors import InvalidInput
 
-__all__ = ["Answers", "score"]
+__all__ = ["Answers", "score", "score_instrument"]
 
 
 def score(
@@ -46,7 +46,25 @@ def score(
     that need a rise over baseline (CADSS dissociation per the esketamine label). ``band_set``:
     a cited alternative set of severity bands where sources disagree (default: the first cited).
     """
-    instrument = get_instrument(instrument_id)
+    return score_instrument(
+        get_instrument(instrument_id),
+        answers,
+        cutoffs=cutoffs,
+        baseline_total=baseline_total,
+        band_set=band_set,
+    )
+
+
+def score_instrument(
+    instrument: Instrument,
+    answers: Answers,
+    *,
+    cutoffs: Mapping[str, float | None] | None = None,
+    baseline_total: float | None = None,
+    band_set: str | None = None,
+) -> ScoreResult:
+    """:func:`score` for an instrument definition given as an object (for example one being
+    validated before it is added to the data folder)."""
     values = validated_answers(instrument, answers)
     scored = _apply_reverse(instrument, values)
     total, domain_scores = _total(instrument, scored)
