@@ -13,7 +13,7 @@ import pytest
 
 from ketaclinic.clinical.vocabulary import Route
 from ketaclinic.pharmacology import Covariates, Dose, Regimen, predict_concentration
-from ketaclinic.pharmacology.pd import nmda_occupancy
+from ketaclinic.pharmacology.pd import nmda_occupancy, nmda_occupancy_range
 from ketaclinic.pharmacology.schema import load_pharmacodynamics
 
 V_L = 252.0
@@ -85,6 +85,41 @@ def test_occupancy_is_half_at_the_affinity() -> None:
     assert nmda_occupancy(np.array([c_um * molar_mass]), "racemic-ketamine")[0] == pytest.approx(
         load / (1 + load)
     )
+
+
+def test_occupancy_range_spans_the_published_affinities() -> None:
+    """The highest reading is the Salat racemic Ki (0.119 µM): half occupancy at that
+    concentration; for esketamine, at the S Ki it implies under the 4-fold S:R ratio."""
+    pd = load_pharmacodynamics()
+    molar_mass = pd.molar_mass_g_per_mol.ketamine
+    racemic_ki = pd.affinity("racemic-ketamine-salat").ki_um
+    _, high = nmda_occupancy_range(np.array([racemic_ki * molar_mass]), "racemic-ketamine")
+    assert high[0] == pytest.approx(0.5)
+    ratio = pd.s_to_r_affinity_ratio.high
+    implied_s_ki = racemic_ki * (1 + 1 / ratio) / 2
+    _, high = nmda_occupancy_range(np.array([implied_s_ki * molar_mass]), "esketamine")
+    assert high[0] == pytest.approx(0.5)
+    # The label's 3-fold ratio with Ebert's S value: R Ki 0.9 µM instead of 1.4.
+    c_um = 1.0
+    s_ki = pd.affinity("s-ketamine").ki_um
+    load = c_um / 2 / s_ki + c_um / 2 / (s_ki * pd.s_to_r_affinity_ratio.low)
+    low, high = nmda_occupancy_range(np.array([c_um * molar_mass]), "racemic-ketamine")
+    assert low[0] < load / (1 + load) < high[0]
+
+
+@pytest.mark.parametrize("model_id", ["domino", "perez-ruixo"])
+def test_predictions_report_the_occupancy_range(model_id: str) -> None:
+    route = Route.IV
+    prediction = predict_concentration(
+        model_id, ADULT, Regimen((Dose(route, 28.0, 0.0, 40.0),)), np.linspace(0, 240, 25)
+    )
+    payload = prediction.to_json()
+    low = np.array(payload["nmda_occupancy_range"]["low"])
+    high = np.array(payload["nmda_occupancy_range"]["high"])
+    central = np.array(payload["nmda_occupancy"])
+    assert np.all(low <= central)
+    assert np.all(central <= high)
+    assert np.all(high[1:] > low[1:])
 
 
 def test_infusion_peak_is_at_the_end_of_infusion() -> None:

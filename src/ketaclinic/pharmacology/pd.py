@@ -4,6 +4,15 @@ Occupancy is a competitive-binding index, occ = sum(C_k/Ki_k) / (1 + sum(C_k/Ki_
 effect-site concentration and [3H]MK-801 affinities in rat cortex (Ebert 1997). It ignores plasma
 protein binding and uses rat in-vitro Ki values, so it is an index for comparing plans, not a
 measured human occupancy. The racemate is split into equal S and R halves.
+
+The published affinities disagree, so an uncertainty range is reported beside the central
+(Ebert) index: the lowest and highest index over these readings of them:
+- Ebert 1997: S 0.3 µM, R 1.4 µM (the central value);
+- the label's S:R affinity ratio of 3 and of 4 with Ebert's S value (R = 0.9 or 1.2 µM);
+- the Salat 2015 racemic Ki of 0.119 µM for the racemate as a whole; for esketamine, the S Ki
+  that racemic Ki implies under the 3-4-fold ratio, Ki_S = Ki_rac (1 + 1/ratio) / 2 (computed
+  here; 1/Ki_rac = (1/2)/Ki_S + (1/2)/Ki_R with Ki_R = ratio Ki_S).
+Metabolites (norketamine Ki 1.7 / 13 µM) are not included in the index.
 """
 
 from __future__ import annotations
@@ -29,19 +38,50 @@ def check_effect_half_time(half_time_min: float) -> None:
         )
 
 
-def nmda_occupancy(concentration_ng_ml: FloatArray, drug: str) -> FloatArray:
-    """Fraction of NMDA receptors occupied at this (effect-site) concentration."""
-    pd = load_pharmacodynamics()
-    molar_mass = pd.molar_mass_g_per_mol.ketamine
+def _micromolar(concentration_ng_ml: FloatArray) -> FloatArray:
     # ng/mL divided by g/mol gives µmol/L.
-    micromolar = np.asarray(concentration_ng_ml, dtype=np.float64) / molar_mass
-    if drug == "esketamine":
-        load = micromolar / pd.affinity("s-ketamine").ki_um
-    else:
-        half = micromolar / 2.0
-        load = half / pd.affinity("s-ketamine").ki_um + half / pd.affinity("r-ketamine").ki_um
+    molar_mass = load_pharmacodynamics().molar_mass_g_per_mol.ketamine
+    result: FloatArray = np.asarray(concentration_ng_ml, dtype=np.float64) / molar_mass
+    return result
+
+
+def _index(load: FloatArray) -> FloatArray:
     result: FloatArray = load / (1.0 + load)
     return result
+
+
+def nmda_occupancy(concentration_ng_ml: FloatArray, drug: str) -> FloatArray:
+    """Fraction of NMDA receptors occupied at this (effect-site) concentration (Ebert 1997)."""
+    pd = load_pharmacodynamics()
+    micromolar = _micromolar(concentration_ng_ml)
+    s_ki, r_ki = pd.affinity("s-ketamine").ki_um, pd.affinity("r-ketamine").ki_um
+    if drug == "esketamine":
+        return _index(micromolar / s_ki)
+    return _index(micromolar / 2.0 / s_ki + micromolar / 2.0 / r_ki)
+
+
+def nmda_occupancy_range(
+    concentration_ng_ml: FloatArray, drug: str
+) -> tuple[FloatArray, FloatArray]:
+    """Lowest and highest occupancy index over the published affinity readings (module doc)."""
+    pd = load_pharmacodynamics()
+    micromolar = _micromolar(concentration_ng_ml)
+    s_ki = pd.affinity("s-ketamine").ki_um
+    racemic_ki = pd.affinity("racemic-ketamine-salat").ki_um
+    ratios = (pd.s_to_r_affinity_ratio.low, pd.s_to_r_affinity_ratio.high)
+    readings = [nmda_occupancy(concentration_ng_ml, drug)]
+    if drug == "esketamine":
+        for ratio in ratios:
+            implied_s_ki = racemic_ki * (1.0 + 1.0 / ratio) / 2.0
+            readings.append(_index(micromolar / implied_s_ki))
+    else:
+        for ratio in ratios:
+            readings.append(_index(micromolar / 2.0 / s_ki + micromolar / 2.0 / (s_ki * ratio)))
+        readings.append(_index(micromolar / racemic_ki))
+    stacked = np.stack(readings)
+    low: FloatArray = stacked.min(axis=0)
+    high: FloatArray = stacked.max(axis=0)
+    return low, high
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,11 @@ from ketaclinic.pharmacology.parameters import (
     FloatArray,
     individual_values,
 )
-from ketaclinic.pharmacology.pd import check_effect_half_time, nmda_occupancy
+from ketaclinic.pharmacology.pd import (
+    check_effect_half_time,
+    nmda_occupancy,
+    nmda_occupancy_range,
+)
 from ketaclinic.pharmacology.regimen import Regimen
 from ketaclinic.pharmacology.schema import load_model_spec, load_pharmacodynamics
 from ketaclinic.pharmacology.solver import concentration_ng_ml, modal_form
@@ -37,6 +41,9 @@ class Prediction:
     effect_site_ng_ml: FloatArray
     metabolite_ng_ml: FloatArray | None
     nmda_occupancy: FloatArray
+    # Lowest and highest index over the published affinity readings (pd.py).
+    nmda_occupancy_low: FloatArray
+    nmda_occupancy_high: FloatArray
     metrics: Metrics
     notes: tuple[str, ...]
     warnings: tuple[str, ...]
@@ -50,6 +57,10 @@ class Prediction:
             "concentration_ng_ml": self.concentration_ng_ml.tolist(),
             "effect_site_ng_ml": self.effect_site_ng_ml.tolist(),
             "nmda_occupancy": self.nmda_occupancy.tolist(),
+            "nmda_occupancy_range": {
+                "low": self.nmda_occupancy_low.tolist(),
+                "high": self.nmda_occupancy_high.tolist(),
+            },
         }
         if self.metabolite_ng_ml is not None:
             payload["metabolite"] = self.metabolite
@@ -126,8 +137,11 @@ def predict_concentration(
         )
     notes.append(
         "NMDA occupancy is an index from rat-cortex affinities (Ebert 1997, unverified) applied to "
-        "the total effect-site concentration; it is not a measured human occupancy."
+        "the total effect-site concentration; it is not a measured human occupancy. Its range "
+        "spans the published affinity readings: the label's 3-4-fold S:R ratio and the Salat "
+        "2015 racemic Ki (unverified); metabolites are not included."
     )
+    occupancy_low, occupancy_high = nmda_occupancy_range(effect, spec.drug)
     return Prediction(
         model_id=spec.id,
         analyte=spec.analyte,
@@ -138,6 +152,8 @@ def predict_concentration(
         effect_site_ng_ml=effect,
         metabolite_ng_ml=metabolite,
         nmda_occupancy=nmda_occupancy(effect, spec.drug),
+        nmda_occupancy_low=occupancy_low,
+        nmda_occupancy_high=occupancy_high,
         metrics=metrics,
         notes=tuple(notes),
         warnings=tuple(population_warnings(spec, covariates)),

@@ -181,6 +181,12 @@ class Affinity(_Frozen):
     source: Source
 
 
+class AffinityRatio(_Frozen):
+    low: float = Field(gt=0)
+    high: float = Field(gt=0)
+    source: Source
+
+
 class Band(_Frozen):
     id: str
     label: str
@@ -200,6 +206,7 @@ class Pharmacodynamics(_Frozen):
     molar_mass_g_per_mol: MolarMasses
     effect_site: EffectSite
     nmda_affinity: tuple[Affinity, ...]
+    s_to_r_affinity_ratio: AffinityRatio
     bands: tuple[Band, ...]
     reference_levels: tuple[ReferenceLevel, ...]
 
