@@ -125,7 +125,7 @@ def test_weight_outside_population_warns_with_the_population() -> None:
 
 
 # A weight outside each model's population (from its data file's range), or any weight where the
-# population's range was never reported (Hijazi, Kamp).
+# population's range was never reported (Hijazi).
 OUTSIDE_WEIGHT_KG = {
     "domino": 12.0,
     "clements": 12.0,
