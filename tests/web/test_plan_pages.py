@@ -130,3 +130,42 @@ def test_every_clinician_page_has_one_h1_labelled_fields_and_nothing_from_anothe
         assert audit.h1 == 1, path
         assert [i for i in audit.inputs if i not in audit.labels] == [], path
         assert audit.external == [], path
+
+
+def test_an_esketamine_plan_of_56_then_84_mg_and_a_day_1_84_mg_needing_an_override(
+    signed_in: dict[str, TestClient], known_patient: str
+) -> None:
+    prescriber = signed_in["prescriber"]
+    _screen(prescriber, known_patient, "esketamine-intranasal")
+    plan_id = _plan(prescriber, known_patient, protocol_id="esketamine-trd",
+                    dose_mg="84", first_session_dose_mg="56")  # fmt: skip
+    page = prescriber.get(f"/plans/{plan_id}").text
+    assert "56 mg" in page
+    assert "2 × 28 mg" in page  # day 1: the label's 56 mg
+    straight_84 = post_form(prescriber, f"/patients/{known_patient}/plans", {
+        "protocol_id": "esketamine-trd", "start_date": "2026-03-03", "dose_mg": "84",
+    })  # fmt: skip
+    assert straight_84.status_code == 422
+    assert "Label first-session dose (mg) is 56, this is 84" in straight_84.text
+    assert 'value="first-session-dose"' in straight_84.text  # the override checkbox offered
+    overridden = post_form(prescriber, f"/patients/{known_patient}/plans", {
+        "protocol_id": "esketamine-trd", "start_date": "2026-03-03", "dose_mg": "84",
+        "limit_ids": "first-session-dose", "limit_reason": "Tolerated 84 mg in a trial last year",
+    })  # fmt: skip
+    assert overridden.status_code == 303
+    shown = prescriber.get(overridden.headers["location"]).text
+    assert "exceeded, overridden" in shown
+    assert "Tolerated 84 mg in a trial last year" in shown
+
+
+def test_an_iv_plan_says_no_per_session_ceiling_is_configured(
+    signed_in: dict[str, TestClient], known_patient: str
+) -> None:
+    prescriber = signed_in["prescriber"]
+    _screen(prescriber, known_patient, "racemic-iv-im")
+    plan_id = _plan(prescriber, known_patient, protocol_id="iv-racemic-thrice-weekly")
+    page = prescriber.get(f"/plans/{plan_id}").text
+    assert "not configured" in page
+    assert "No maximum mg per session is configured" in page
+    form = prescriber.get(f"/patients/{known_patient}/plans/new").text
+    assert "Adjusted body weight (practice, not guideline)" in form

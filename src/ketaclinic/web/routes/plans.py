@@ -25,6 +25,7 @@ from ketaclinic.errors import (
 )
 from ketaclinic.services import patients, planning
 from ketaclinic.services.context import Actor
+from ketaclinic.services.protocol_settings import effective_protocol
 from ketaclinic.web import plots
 from ketaclinic.web.deps import CurrentActor, DbSession, Now, ensure_patient_access, require
 from ketaclinic.web.routes._clinic_forms import (
@@ -39,10 +40,11 @@ router = APIRouter(tags=["plans"])
 
 PlanRead = Depends(require("treatment_plan:read"))
 PlanChange = Depends(require("treatment_plan:change"))
+# Ideal and adjusted weight for high BMI are practice, not guideline (dosing.yaml, unverified).
 WEIGHT_POLICIES = [
     (WeightPolicy.ACTUAL.value, "Actual body weight"),
-    (WeightPolicy.IDEAL.value, "Ideal body weight"),
-    (WeightPolicy.ADJUSTED.value, "Adjusted body weight"),
+    (WeightPolicy.IDEAL.value, "Ideal body weight (practice, not guideline)"),
+    (WeightPolicy.ADJUSTED.value, "Adjusted body weight (practice, not guideline)"),
 ]
 
 
@@ -94,7 +96,7 @@ def _new_plan_page(
 ) -> Response:
     ensure_patient_access(actor, patient_id)
     summary = patients.get_patient_summary(db, context(actor, now), patient_id)
-    defaults = {"start_date": next_weekday(now.date()).isoformat(), "weight_policy": "actual"}
+    defaults = {"start_date": next_weekday(now.date()).isoformat(), "weight_policy": ""}
     return render(
         request,
         "plan_new.html",
@@ -106,7 +108,8 @@ def _new_plan_page(
             "problem": problem,
             "limit_ids": limit_ids or [],
             "protocols": _protocol_options(),
-            "protocol_details": all_protocols(),
+            # As this clinic applies them (its settings of defaults and limits).
+            "protocol_details": [effective_protocol(db, p.id) for p in all_protocols()],
             "maintenance": _maintenance_options(),
             "regional": _regional_options(),
             "weight_policies": WEIGHT_POLICIES,
@@ -135,7 +138,8 @@ def create_plan(
     start_date: Annotated[str, Form()] = "",
     dose_mg_per_kg: Annotated[str, Form()] = "",
     dose_mg: Annotated[str, Form()] = "",
-    weight_policy: Annotated[str, Form()] = "actual",
+    first_session_dose_mg: Annotated[str, Form()] = "",
+    weight_policy: Annotated[str, Form()] = "",
     maintenance_option: Annotated[str, Form()] = "",
     regional_profile: Annotated[str, Form()] = "",
     duration_min: Annotated[str, Form()] = "",
@@ -148,6 +152,7 @@ def create_plan(
         "start_date": start_date,
         "dose_mg_per_kg": dose_mg_per_kg,
         "dose_mg": dose_mg,
+        "first_session_dose_mg": first_session_dose_mg,
         "weight_policy": weight_policy,
         "maintenance_option": maintenance_option,
         "regional_profile": regional_profile,
@@ -161,10 +166,11 @@ def create_plan(
         start = optional_date(start_date, "start_date")
         if start is None:
             raise InvalidInput("Enter the first session's date as YYYY-MM-DD.", field="start_date")
-        dose: dict[str, Any] = {"weight_policy": weight_policy or "actual"}
+        dose: dict[str, Any] = {"weight_policy": weight_policy} if weight_policy else {}
         for name, text, label in (
             ("dose_mg_per_kg", dose_mg_per_kg, "The dose in mg/kg"),
             ("dose_mg", dose_mg, "The dose in mg"),
+            ("first_session_dose_mg", first_session_dose_mg, "The first session's dose in mg"),
             ("duration_min", duration_min, "The duration"),
         ):
             number = optional_number(text, name, label)
@@ -234,7 +240,7 @@ def _plan_page(
     plan = planning.get_plan(db, ctx, plan_id)
     ensure_patient_access(actor, plan.patient_id)
     summary = patients.get_patient_summary(db, ctx, plan.patient_id)
-    protocol = get_protocol(plan.protocol_id)
+    protocol = effective_protocol(db, plan.protocol_id)
     curve = curve_error = None
     try:
         curve = plots.plan_curve(plan, summary.identity, summary.age_years)
