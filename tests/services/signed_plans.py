@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-from screened_patients import STATED_ALL_CLEAR, make_known_patient
 from sqlalchemy.orm import Session
 
 from ketaclinic.services import consents, planning, screening
 from ketaclinic.services.plan_records import PlanRecord
+from services.screened_patients import STATED_ALL_CLEAR, make_known_patient
 from support.clinic import NURSE, PRESCRIBER, context
 
 IV3 = "iv-racemic-thrice-weekly"

@@ -6,7 +6,8 @@ the protocol's minimum interval and frequency (three a week) come from its data 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from signed_plans import ESK_PROTOCOL, IV3, at_nine, signed_plan
@@ -21,7 +22,7 @@ from ketaclinic.errors import InvalidInput, PermissionDenied, RuleViolation
 from ketaclinic.services import booking, sessions
 from ketaclinic.services.audit import AuditFilter, search_events
 from ketaclinic.services.booking import Booking
-from ketaclinic.services.context import Actor
+from ketaclinic.services.context import Actor, RequestContext
 from ketaclinic.storage.tables.planning import PlanSessionRow
 from ketaclinic.storage.tables.sessions import SupervisedSessionRow
 from support.clinic import CLINIC_NOW, NURSE, PRESCRIBER, context
@@ -201,3 +202,22 @@ def test_a_session_not_booked_from_a_plan_is_not_rescheduled(db: Session) -> Non
     sessions.no_show(db, context(NURSE, at_nine(date(2026, 3, 2), 12)), walk_in.session_id)
     with pytest.raises(RuleViolation, match="not booked from a plan"):
         booking.reschedule_missed(db, context(NURSE), walk_in.session_id)
+
+
+def test_days_and_times_of_day_are_the_clinics(db: Session) -> None:
+    """A New York clinic books 20:00 on Wednesday 4 March (01:00 UTC on Thursday 5): the clinic's
+    day decides the calendar rules, and a missed session moves at the same local time."""
+    new_york = ZoneInfo("America/New_York")
+    plan = signed_plan(db)
+    nurse = RequestContext(NURSE, CLINIC_NOW, new_york)
+    evening = datetime(2026, 3, 4, 20, 0, tzinfo=new_york)
+    first, second = booking.book_sessions(
+        db, nurse, plan.plan_id, [Booking(0, evening), Booking(1, evening + timedelta(days=2))]
+    )
+    assert _row(db, first).scheduled_for == datetime(2026, 3, 5, 1, 0, tzinfo=UTC)
+    thursday = RequestContext(NURSE, datetime(2026, 3, 5, 14, 0, tzinfo=UTC), new_york)
+    sessions.no_show(db, thursday, first)
+    new = booking.reschedule_missed(db, thursday, first)
+    # From Friday 6 (tomorrow in New York) keeping two days apart: Fri 6, then Mon 9, both 20:00.
+    assert _row(db, new).scheduled_for.astimezone(new_york) == evening + timedelta(days=2)
+    assert _row(db, second).scheduled_for.astimezone(new_york) == evening + timedelta(days=5)

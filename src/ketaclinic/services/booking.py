@@ -11,7 +11,8 @@ interval, the phase's frequency); every booking is checked against the course's 
 A session the patient missed (a no-show, or stopped before any dose) is rescheduled through the
 calendar (``plan_calendar.mark_missed``): its entry and every later one move forward from today,
 the later bookings move with them (same time of day, chair and room), and the missed entry's
-replacement is booked. Times are stored in UTC; the page says which zone it shows.
+replacement is booked. Times are stored in UTC; days and times of day are the clinic's
+(``ctx.clinic_tz``).
 """
 
 from __future__ import annotations
@@ -186,8 +187,18 @@ def _place(value: str | None, field: str) -> str | None:
     return text or None
 
 
+def _clinic_day(moment: datetime, ctx: RequestContext) -> date:
+    return moment.astimezone(ctx.clinic_tz).date()
+
+
+def _same_time_on(day: date, moment: datetime, ctx: RequestContext) -> datetime:
+    """``day`` at ``moment``'s clock time in the clinic (a 10:00 slot stays 10:00 locally)."""
+    local = moment.astimezone(ctx.clinic_tz)
+    return datetime.combine(day, local.time(), tzinfo=ctx.clinic_tz)
+
+
 def _course_dates(
-    lines: Sequence[BookingLine], moved: dict[int, date], leaving_out: int
+    lines: Sequence[BookingLine], moved: dict[int, date], leaving_out: int, ctx: RequestContext
 ) -> list[date]:
     """Every other live session's day: booked day where booked (or being booked), else planned."""
     dates = []
@@ -197,7 +208,7 @@ def _course_dates(
         missed = line.session_state in (SessionState.NO_SHOW.value, SessionState.ABORTED.value)
         if missed and not line.dosed:
             continue  # nothing was given that day
-        booked = line.booked_for.date() if line.booked_for else None
+        booked = _clinic_day(line.booked_for, ctx) if line.booked_for else None
         dates.append(moved.get(line.sequence, booked or line.planned_on))
     return dates
 
@@ -227,15 +238,15 @@ def _book_one(
         )
     if booking.starts_at.tzinfo is None:
         raise InvalidInput("The session time needs a time zone.", field=f"time_{field}")
-    on = booking.starts_at.date()
-    if on < ctx.now.date():
+    on = _clinic_day(booking.starts_at, ctx)
+    if on < ctx.today:
         raise InvalidInput(
-            f"{on} has passed; book today ({ctx.now.date()}) or later.", field=f"date_{field}"
+            f"{on} has passed; book today ({ctx.today}) or later.", field=f"date_{field}"
         )
     row = db.get(PlanSessionRow, line.plan_session_id)
     assert row is not None
     check_session_date(
-        on, _course_dates(lines, moved, line.sequence), row.sessions_per_week,
+        on, _course_dates(lines, moved, line.sequence, ctx), row.sessions_per_week,
         row.min_interval_days, plan.clinic_days,
         [date.fromisoformat(d) for d in plan.holidays], field=f"date_{field}",
     )  # fmt: skip
@@ -320,7 +331,7 @@ def reschedule_missed(
         missed = _missed_line(_lines(db, plan_id) if entry else [], session_id)
         # The calendar moves the entry to the first open day from tomorrow (the missed hour has
         # passed today), never before the entry's own day.
-        earliest = max(ctx.now.date() + timedelta(days=1), missed.planned_on)
+        earliest = max(ctx.today + timedelta(days=1), missed.planned_on)
         plan_calendar.mark_missed(db, ctx, plan_id, missed.sequence, today=earliest)
         after = _lines(db, plan_id)
         replacement_of = {x.replaces_sequence: x for x in after if x.replaces_sequence is not None}
@@ -331,12 +342,12 @@ def reschedule_missed(
             if new is None or booked is None or booked.state != SessionState.SCHEDULED.value:
                 continue
             booked.plan_session_id = new.plan_session_id
-            booked.scheduled_for = datetime.combine(new.planned_on, booked.scheduled_for.timetz())
+            booked.scheduled_for = _same_time_on(new.planned_on, booked.scheduled_for, ctx)
             booked.updated_at = ctx.now
             moved_sessions.append(booked.id)
         db.flush()
         replacement = replacement_of[missed.sequence]
-        when = starts_at or datetime.combine(replacement.planned_on, session.scheduled_for.timetz())
+        when = starts_at or _same_time_on(replacement.planned_on, session.scheduled_for, ctx)
         plan = plan_row(db, plan_id)
         new_id = _book_one(
             db, ctx, plan, _lines(db, plan_id),
@@ -355,3 +366,12 @@ def reschedule_missed(
 
 def _rows_moved(db: Session, plan_id: str) -> list[PlanSessionRow]:
     return [r for r in session_rows(db, plan_id) if r.status == "rescheduled"]
+
+
+def plan_of_session(db: Session, session_id: str) -> str | None:
+    """The plan a session was booked from (None for a walk-in or demo session)."""
+    session = db.get(SupervisedSessionRow, session_id)
+    if session is None:
+        raise NotFound(f"No session with id {session_id}.", field="session_id")
+    entry = db.get(PlanSessionRow, session.plan_session_id) if session.plan_session_id else None
+    return entry.plan_id if entry else None
