@@ -19,7 +19,14 @@ from ketaclinic.clinical.vocabulary import ConditionStatus
 from ketaclinic.errors import InvalidInput
 from ketaclinic.services import consents, patients
 from ketaclinic.services.context import Actor
-from ketaclinic.web.deps import CurrentActor, DbSession, Now, ensure_patient_access, require
+from ketaclinic.web.deps import (
+    CurrentActor,
+    DbSession,
+    Now,
+    clinic_zone,
+    ensure_patient_access,
+    require,
+)
 from ketaclinic.web.routes._clinic_forms import (
     context,
     field_errors,
@@ -82,7 +89,7 @@ def _intake_page(
     ensure_patient_access(actor, patient_id)
     summary = patients.get_patient_summary(db, context(actor, now), patient_id)
     conditions = [(c.id.value, c.display) for c in conditions_file().conditions]
-    consent_values = {"given_at": now.strftime("%Y-%m-%dT%H:%M")}
+    consent_values = {"given_at": now.astimezone(clinic_zone(request)).strftime("%Y-%m-%dT%H:%M")}
     page: dict[str, Any] = {
         "summary": summary,
         "pid": patient_id,

@@ -8,7 +8,7 @@ message beside the field and what was typed kept.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -19,7 +19,14 @@ from ketaclinic.errors import InvalidInput
 from ketaclinic.services import consents
 from ketaclinic.services.consents import ConsentRecord
 from ketaclinic.services.context import Actor
-from ketaclinic.web.deps import CurrentActor, DbSession, Now, ensure_patient_access, require
+from ketaclinic.web.deps import (
+    ClinicZone,
+    CurrentActor,
+    DbSession,
+    Now,
+    ensure_patient_access,
+    require,
+)
 from ketaclinic.web.routes._clinic_forms import context, field_errors
 from ketaclinic.web.routes.intake import _intake_page
 
@@ -29,8 +36,8 @@ ConsentRead = Depends(require("consent:read"))
 ConsentChange = Depends(require("consent:change"))
 
 
-def parse_local_time(text: str, field: str, label: str) -> datetime | None:
-    """A ``YYYY-MM-DDTHH:MM`` form value (the pages show UTC) as an aware time, or None."""
+def parse_local_time(text: str, field: str, label: str, zone: tzinfo) -> datetime | None:
+    """A ``YYYY-MM-DDTHH:MM`` form value, in the clinic's time zone, as an aware time."""
     value = text.strip()
     if not value:
         return None
@@ -40,7 +47,7 @@ def parse_local_time(text: str, field: str, label: str) -> datetime | None:
         raise InvalidInput(
             f"{label}: write the date and time as YYYY-MM-DD HH:MM, not '{value}'.", field=field
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def _refused(
@@ -70,6 +77,7 @@ def record_consent(
     db: DbSession,
     actor: CurrentActor,
     now: Now,
+    zone: ClinicZone,
     kind: Annotated[str, Form()] = "",
     given_at: Annotated[str, Form()] = "",
     obtained_by: Annotated[str, Form()] = "",
@@ -86,7 +94,7 @@ def record_consent(
             raise InvalidInput("Choose which consent the patient signed.", field="kind")
         consents.record_consent(
             db, context(actor, now), patient_id, kind,
-            given_at=parse_local_time(given_at, "given_at", "Signed on"),
+            given_at=parse_local_time(given_at, "given_at", "Signed on", zone),
             obtained_by=obtained_by, document_ref=document_ref, notes=consent_notes,
         )  # fmt: skip
     except InvalidInput as exc:
