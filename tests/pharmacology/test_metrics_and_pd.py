@@ -14,7 +14,7 @@ import pytest
 from ketaclinic.clinical.vocabulary import Route
 from ketaclinic.pharmacology import Covariates, Dose, Regimen, predict_concentration
 from ketaclinic.pharmacology.pd import nmda_occupancy, nmda_occupancy_range
-from ketaclinic.pharmacology.schema import load_pharmacodynamics
+from ketaclinic.pharmacology.schema import load_model_spec, load_pharmacodynamics
 
 V_L = 252.0
 CL_L_PER_MIN = 79.0 / 60.0
@@ -143,3 +143,29 @@ def test_prediction_json_has_the_documented_keys(bolus: object) -> None:
         "notes",
     ):
         assert key in payload
+
+
+def test_metabolite_auc_to_infinity_is_the_dose_over_its_clearance() -> None:
+    """Flint: all S-ketamine clearance feeds the apparent S-norketamine compartment, so its
+    AUC(0-inf) is dose / (CLsnk/Fm) at the start of the simulation."""
+    child = Covariates(weight_kg=7.0, age_years=0.5)
+    prediction = predict_concentration(
+        "flint", child, Regimen((Dose(Route.IV, 7.0, 0.0, 60.0),)), [0.0, 600.0]
+    )
+    spec = load_model_spec("flint")
+    cl_met_l_h = spec.parameter("cl_met").value * (7.0 / 70.0) ** 0.75
+    assert prediction.metrics.metabolite_auc_0_inf_ng_h_ml == pytest.approx(
+        7.0 / cl_met_l_h * 1000.0, rel=1e-9
+    )
+    assert "metabolite_auc_0_inf_ng_h_ml" in prediction.to_json()
+
+
+def test_intranasal_esketamine_above_the_studied_doses_warns() -> None:
+    within = predict_concentration(
+        "perez-ruixo", ADULT, Regimen((Dose(Route.INTRANASAL, 84.0),)), [0.0, 60.0]
+    )
+    above = predict_concentration(
+        "perez-ruixo", ADULT, Regimen((Dose(Route.INTRANASAL, 112.0),)), [0.0, 60.0]
+    )
+    assert not any("extrapolation" in w for w in within.warnings)
+    assert any("112 mg intranasal is outside the 28-84 mg" in w for w in above.warnings)

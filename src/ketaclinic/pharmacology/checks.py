@@ -38,6 +38,22 @@ def check_regimen(spec: ModelSpec, regimen: Regimen, weight_kg: float) -> None:
             )
 
 
+def dose_warnings(spec: ModelSpec, regimen: Regimen) -> list[str]:
+    """Warnings for session doses outside the range the model's data covered (extrapolation)."""
+    warnings: list[str] = []
+    for studied in spec.studied_doses:
+        for index, dose in enumerate(regimen.doses):
+            if dose.route == studied.route and not (
+                studied.low_mg <= dose.amount_mg <= studied.high_mg
+            ):
+                warnings.append(
+                    f"Dose {index + 1}: {dose.amount_mg:g} mg {dose.route.value} is outside the "
+                    f"{studied.low_mg:g}-{studied.high_mg:g} mg the {spec.id} model's data covered "
+                    f"({studied.source.short()}); the prediction is an extrapolation."
+                )
+    return warnings
+
+
 def check_population_request(request: PopulationRequest) -> list[str]:
     """Refuse implausible doses at the subject where they are largest; return the warnings.
 
@@ -52,7 +68,7 @@ def check_population_request(request: PopulationRequest) -> list[str]:
         check_regimen(spec, request.regimen, request.covariates.weight_kg)
     else:
         check_regimen(spec, request.regimen, weights[0])
-    return population_warnings(
+    return dose_warnings(spec, request.regimen) + population_warnings(
         spec,
         request.covariates,
         weight_range_kg=weights,

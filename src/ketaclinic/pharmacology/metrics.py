@@ -32,6 +32,7 @@ class Metrics:
     concentration_at_discharge_ng_ml: float | None = None
     metabolite_cmax_ng_ml: float | None = None
     metabolite_auc_0_t_ng_h_ml: float | None = None
+    metabolite_auc_0_inf_ng_h_ml: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -60,6 +61,7 @@ class Metrics:
         if self.metabolite_cmax_ng_ml is not None:
             payload["metabolite_cmax_ng_ml"] = self.metabolite_cmax_ng_ml
             payload["metabolite_auc_ng_h_ml"] = self.metabolite_auc_0_t_ng_h_ml
+            payload["metabolite_auc_0_inf_ng_h_ml"] = self.metabolite_auc_0_inf_ng_h_ml
         return payload
 
 
@@ -105,8 +107,11 @@ def compute_metrics(
     at_discharge = None
     if discharge_min is not None:
         at_discharge = float(evaluate("concentration")(np.array([discharge_min]))[0])
-    metabolite_cmax = metabolite_auc = None
+    metabolite_cmax = metabolite_auc = metabolite_auc_inf = None
     if "metabolite" in system.outputs:
+        metabolite_auc_inf = (
+            float(auc_to_infinity_ng_min_ml(system, modal, events, "metabolite")[0]) / 60.0
+        )
         metabolite_cmax, _ = _peak(evaluate("metabolite"), grid)
         metabolite_auc = (
             float(
@@ -125,4 +130,5 @@ def compute_metrics(
         concentration_at_discharge_ng_ml=at_discharge,
         metabolite_cmax_ng_ml=metabolite_cmax,
         metabolite_auc_0_t_ng_h_ml=metabolite_auc,
+        metabolite_auc_0_inf_ng_h_ml=metabolite_auc_inf,
     )

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ketaclinic.errors import InvalidInput
-from ketaclinic.pharmacology.checks import check_regimen, population_warnings
+from ketaclinic.pharmacology.checks import check_regimen, dose_warnings, population_warnings
 from ketaclinic.pharmacology.metrics import Metrics, compute_metrics
 from ketaclinic.pharmacology.parameters import (
     CovariateArrays,
@@ -156,5 +156,5 @@ def predict_concentration(
         nmda_occupancy_high=occupancy_high,
         metrics=metrics,
         notes=tuple(notes),
-        warnings=tuple(population_warnings(spec, covariates)),
+        warnings=tuple(dose_warnings(spec, regimen) + population_warnings(spec, covariates)),
     )

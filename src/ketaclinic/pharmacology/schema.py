@@ -103,6 +103,15 @@ class Device(_Frozen):
     source: Source
 
 
+class StudiedDose(_Frozen):
+    """The range of single-session doses by one route that the model's data covered."""
+
+    route: Route
+    low_mg: float = Field(gt=0)
+    high_mg: float = Field(gt=0)
+    source: Source
+
+
 class ModelSpec(_Frozen):
     id: str
     name: str
@@ -119,6 +128,7 @@ class ModelSpec(_Frozen):
     routes: tuple[Route, ...]
     route_bioavailability: tuple[RouteBioavailability, ...] = ()
     device: Device | None = None
+    studied_doses: tuple[StudiedDose, ...] = ()
     iiv_note: str | None = None
     resolutions: tuple[Resolution, ...] = ()
     reference_weight_kg: float = 70.0
