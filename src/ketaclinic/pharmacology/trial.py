@@ -99,9 +99,8 @@ def _covariate_notes(request: PopulationRequest) -> list[str]:
     notes: list[str] = []
     if request.per_kg_doses:
         notes.append(
-            f"Doses are per kg: each subject's doses are the plan's for {reference:g} kg times "
-            "its own weight / "
-            f"{reference:g} kg."
+            "Doses are per kg: computed at each subject's own weight (the plan's dose for "
+            f"{reference:g} kg scaled by weight / {reference:g} kg)."
         )
     elif varied:
         notes.append(
