@@ -1,11 +1,14 @@
-"""De-identified exports (FHIR, OMOP, registry) searched for every identifier of the patients."""
+"""De-identified exports (FHIR, OMOP, registry) searched for every identifier and every real date
+of the patients; every exported date is a source date moved by that patient's offset."""
 
 from __future__ import annotations
 
 import json
+import re
 import stat
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 from hypothesis import given
@@ -22,10 +25,12 @@ from ketaclinic.interop.deidentify import (
     safe_harbor_zip3,
 )
 from ketaclinic.interop.fhir.export import export_ndjson
+from ketaclinic.interop.fhir.source import PatientData, load_patient_data
 from ketaclinic.interop.omop import export_omop
 from ketaclinic.interop.registry import export_registry
 from ketaclinic.services.consents import research_consented_patient_ids
 from ketaclinic.services.context import RequestContext
+from support.treated_course import RESPONDING_PHQ9, treated_patient
 
 
 def _all_text(folder: Path) -> str:
@@ -156,3 +161,80 @@ def test_ages_over_89_are_grouped(date_of_birth: date) -> None:
         - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
     )
     assert safe_harbor_age(date_of_birth, on) == min(true_age, 90)
+
+
+_DATE = re.compile(r"(?<![0-9A-Za-z-])(\d{4}-\d{2}-\d{2})(?![0-9-])")
+# Definitions (Questionnaire, CodeSystem) describe instruments, not a patient.
+_DEFINITIONS = ("Questionnaire.ndjson", "CodeSystem.ndjson", "manifest.json")
+
+
+def _row_dates(data: PatientData) -> set[date]:
+    """Every date and date-time column of every row of a patient's snapshot, as days."""
+    found: set[date] = set()
+    rows: list[Any] = []
+    for value in vars(data).values():
+        if isinstance(value, list):
+            rows += value
+        elif isinstance(value, dict):
+            for item in value.values():
+                rows += item if isinstance(item, list) else [item]
+        else:
+            rows.append(value)
+    for row in rows:
+        table = getattr(type(row), "__table__", None)
+        for column in table.columns if table is not None else ():
+            moment = getattr(row, column.key)
+            if isinstance(moment, datetime):
+                found.add(moment.date())
+            elif isinstance(moment, date):
+                found.add(moment)
+    return found
+
+
+def _export_dates(folder: Path) -> tuple[set[date], str]:
+    texts = [
+        p.read_text(encoding="utf-8")
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name not in _DEFINITIONS
+    ]
+    text = "\n".join(texts)
+    return {date.fromisoformat(d) for d in _DATE.findall(text)}, text
+
+
+def test_every_exported_date_is_a_source_date_moved_by_the_patients_offset(
+    db: Session, ctx: RequestContext, clinic: Clinic, deidentifier: Deidentifier, tmp_path: Path
+) -> None:
+    # The interop clinic (history, vitals, questionnaires, diagnoses without an onset date)
+    # and a treated patient (plan, session, administration, adverse event, flags).
+    treated = treated_patient(db, later_phq9=RESPONDING_PHQ9)
+    for patient_id in (clinic.consented, clinic.elderly, treated):
+        offset = timedelta(days=deidentifier.offset_days(patient_id))
+        out = tmp_path / patient_id
+        # Source: every date held in the database rows, and every date the identified exports
+        # derive from them (e.g. a trial's end from its start and length).
+        source = _row_dates(load_patient_data(db, patient_id))
+        export_ndjson(db, out / "fhir-id", [patient_id], transaction_time=ctx.now)
+        export_omop(db, out / "omop-id", [patient_id], as_of=ctx.now.date())
+        source |= _export_dates(out / "fhir-id")[0] | _export_dates(out / "omop-id")[0]
+        shifted = {day + offset for day in source}
+        export_ndjson(
+            db, out / "fhir", [patient_id], deidentifier=deidentifier, transaction_time=ctx.now
+        )
+        export_omop(db, out / "omop", [patient_id], as_of=ctx.now.date(), deidentifier=deidentifier)
+        for name in ("fhir", "omop"):
+            found, text = _export_dates(out / name)
+            assert found, name
+            unshifted = sorted(str(d) for d in found - shifted)
+            assert unshifted == [], f"{name} dates of {patient_id} not moved by {offset}"
+            # No real date survives, except where a moved date lands on another real one.
+            real = sorted(str(d) for d in source - shifted if str(d) in text)
+            assert real == [], f"real dates of {patient_id} in the {name} export"
+    # The recording date of a diagnosis without an onset date (OMOP's fallback) is moved too.
+    conditions = (tmp_path / clinic.consented / "omop" / "condition_occurrence.csv").read_text()
+    assert ctx.now.date().isoformat() not in conditions
+    # The registry holds no calendar date at all (days from day 0; dataset.json names only the
+    # export date, which is no patient's).
+    registry = tmp_path / "registry"
+    export_registry(db, ctx, registry, deidentifier)
+    tables = _all_text(registry).replace((registry / "dataset.json").read_text(), "")
+    assert _DATE.findall(tables) == []

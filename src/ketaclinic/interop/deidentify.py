@@ -21,7 +21,7 @@ import os
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -122,10 +122,16 @@ def safe_harbor_zip3(postal_code: str | None, country: str | None) -> str | None
     return "000" if zip3 in safe_harbor_rules().restricted_zip3 else zip3
 
 
-def _copy(row: RowT, **changes: Any) -> RowT:
-    """A detached copy of an ORM row with some columns changed (never added to a session)."""
+def _copy(row: RowT, shift: timedelta, **changes: Any) -> RowT:
+    """A detached copy of an ORM row (never added to a session) with some columns changed and
+    every other date or date-time column moved by ``shift``: a column added to a table later is
+    shifted too, so no real date can slip through a column this module does not name."""
     table = type(row).__table__  # type: ignore[attr-defined]
-    values = {column.key: getattr(row, column.key) for column in table.columns}
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        value = getattr(row, column.key)
+        # datetime is a date too; both move by whole days.
+        values[column.key] = value + shift if isinstance(value, date) else value
     values.update(changes)
     return type(row)(**values)
 
@@ -133,10 +139,6 @@ def _copy(row: RowT, **changes: Any) -> RowT:
 def deidentify_patient_data(data: PatientData, key: Deidentifier) -> PatientData:
     source = data.patient
     shift = timedelta(days=key.offset_days(source.id))
-
-    def moved(value: datetime | date | None) -> Any:
-        return None if value is None else value + shift
-
     pid = key.pseudonym(source.id)
     age = safe_harbor_age(source.date_of_birth, key.as_of)
     # Year of birth only; for 90 or over not even that (date(1, 1, 1) = "withheld" for mappers).
@@ -147,6 +149,7 @@ def deidentify_patient_data(data: PatientData, key: Deidentifier) -> PatientData
     )
     patient = _copy(
         source,
+        shift,
         id=pid,
         mrn=key.registry_key(source.id),
         given_name="",
@@ -159,45 +162,31 @@ def deidentify_patient_data(data: PatientData, key: Deidentifier) -> PatientData
         address_line=None,
         city=None,
         postal_code=safe_harbor_zip3(source.postal_code, source.country),
-        created_at=moved(source.created_at),
-        updated_at=moved(source.updated_at),
     )
     common = {"patient_id": pid}
+
+    def sid(value: str | None) -> str | None:
+        return None if value is None else key.pseudonym(value)
+
     answers = {key.pseudonym(rid): dict(items) for rid, items in data.answers.items()}
     return PatientData(
         patient=patient,
         contacts=[],
         diagnoses=[
-            _copy(r, id=key.pseudonym(r.id), onset_date=moved(r.onset_date), notes=None, **common)
-            for r in data.diagnoses
+            _copy(r, shift, id=key.pseudonym(r.id), notes=None, **common) for r in data.diagnoses
         ],
         medications=[
-            _copy(
-                r,
-                id=key.pseudonym(r.id),
-                started_on=moved(r.started_on),
-                stopped_on=moved(r.stopped_on),
-                notes=None,
-                **common,
-            )
-            for r in data.medications
+            _copy(r, shift, id=key.pseudonym(r.id), notes=None, **common) for r in data.medications
         ],
-        trials=[
-            _copy(r, id=key.pseudonym(r.id), started_on=moved(r.started_on), notes=None, **common)
-            for r in data.trials
-        ],
-        allergies=[
-            _copy(r, id=key.pseudonym(r.id), noted_at=moved(r.noted_at), **common)
-            for r in data.allergies
-        ],
+        trials=[_copy(r, shift, id=key.pseudonym(r.id), notes=None, **common) for r in data.trials],
+        allergies=[_copy(r, shift, id=key.pseudonym(r.id), **common) for r in data.allergies],
         observations=[
             _copy(
                 r,
+                shift,
                 id=key.pseudonym(r.id),
-                observed_at=moved(r.observed_at),
-                recorded_at=moved(r.recorded_at),
                 recorded_by=None,
-                context_id=None if r.context_id is None else key.pseudonym(r.context_id),
+                context_id=sid(r.context_id),
                 notes=None,
                 **common,
             )
@@ -206,11 +195,10 @@ def deidentify_patient_data(data: PatientData, key: Deidentifier) -> PatientData
         responses=[
             _copy(
                 r,
+                shift,
                 id=key.pseudonym(r.id),
-                administered_at=moved(r.administered_at),
-                recorded_at=moved(r.recorded_at),
                 recorded_by=None,
-                context_id=None if r.context_id is None else key.pseudonym(r.context_id),
+                context_id=sid(r.context_id),
                 **common,
             )
             for r in data.responses
@@ -219,9 +207,8 @@ def deidentify_patient_data(data: PatientData, key: Deidentifier) -> PatientData
         consents=[
             _copy(
                 r,
+                shift,
                 id=key.pseudonym(r.id),
-                given_at=moved(r.given_at),
-                withdrawn_at=moved(r.withdrawn_at),
                 recorded_by="",
                 document_ref=None,
                 notes=None,
@@ -239,40 +226,31 @@ def _session_copies(
     data: PatientData, key: Deidentifier, shift: timedelta, pid: str
 ) -> dict[str, Any]:
     """Sessions, administrations, steps, adverse events and flags without staff, free text or
-    places (chair, room), times moved by the patient's offset."""
-
-    def moved(value: datetime | None) -> datetime | None:
-        return None if value is None else value + shift
+    places (chair, room), times moved by the patient's offset (``_copy`` moves every date)."""
 
     def sid(value: str | None) -> str | None:
         return None if value is None else key.pseudonym(value)
 
-    def stamps(row: Any) -> dict[str, datetime | None]:
-        return {"created_at": moved(row.created_at), "updated_at": moved(row.updated_at)}
-
     sessions = [
         _copy(
             r,
+            shift,
             id=sid(r.id),
             patient_id=pid,
             plan_session_id=sid(r.plan_session_id),
-            scheduled_for=moved(r.scheduled_for),
             chair=None,
             room=None,
             responsible_clinician=None,
             predose=None,
             signed_by=None,
-            signed_at=moved(r.signed_at),
-            **stamps(r),
         )
         for r in data.sessions
     ]
     dosing = {
         key.pseudonym(session_id): _copy(
             r,
+            shift,
             session_id=key.pseudonym(session_id),
-            started_at=moved(r.started_at),
-            stopped_at=moved(r.stopped_at),
             administered_by="",
             supervised_by="",
             stop_note=None,
@@ -281,8 +259,7 @@ def _session_copies(
     }
     steps = {
         key.pseudonym(session_id): [
-            _copy(r, session_id=key.pseudonym(session_id), at=moved(r.at), by="", reason=None)
-            for r in rows
+            _copy(r, shift, session_id=key.pseudonym(session_id), by="", reason=None) for r in rows
         ]
         for session_id, rows in data.steps.items()
     }
@@ -290,37 +267,33 @@ def _session_copies(
         # The verbatim term is free text (it may name anyone): the curated term replaces it.
         _copy(
             r,
+            shift,
             id=sid(r.id),
             patient_id=pid,
             session_id=sid(r.session_id),
             verbatim_term=r.term_id,
-            onset_at=moved(r.onset_at),
-            resolved_at=moved(r.resolved_at),
             recorded_by="",
-            recorded_at=moved(r.recorded_at),
-            **stamps(r),
         )
         for r in data.adverse_events
     ]
     flags = [
         _copy(
             r,
+            shift,
             id=sid(r.id),
             patient_id=pid,
             reason=r.kind,
             source={},
             related_id=sid(r.related_id),
-            raised_at=moved(r.raised_at),
-            resolved_at=moved(r.resolved_at),
             resolved_by=None,
             resolution_note=None,
-            **stamps(r),
         )
         for r in data.flags
     ]
     plans = [
         _copy(
             r,
+            shift,
             id=sid(r.id),
             patient_id=pid,
             screening_id=sid(r.screening_id),
@@ -328,26 +301,16 @@ def _session_copies(
             prescriber_user_id=None,
             prescriber_name="",
             amendment_reason=None,
-            start_date=r.start_date + shift,
             signed_by_user_id=None,
             signed_by_name=None,
-            signed_at=moved(r.signed_at),
             stopped_reason=None,
             holidays=[],
-            **stamps(r),
         )
         for r in data.plans
     ]
     plan_sessions = {
         key.pseudonym(plan_id): [
-            _copy(
-                r,
-                id=sid(r.id),
-                plan_id=key.pseudonym(plan_id),
-                scheduled_on=r.scheduled_on + shift,
-                review_action=None,
-                updated_at=moved(r.updated_at),
-            )
+            _copy(r, shift, id=sid(r.id), plan_id=key.pseudonym(plan_id), review_action=None)
             for r in rows
         ]
         for plan_id, rows in data.plan_sessions.items()
