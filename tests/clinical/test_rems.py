@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -149,6 +150,49 @@ def test_serious_adverse_event_needs_its_description() -> None:
     assert "SpO2 84%" in (form.serious_adverse_event_description or "")
     emptied = form.model_copy(update={"serious_adverse_event_description": None})
     assert rems.missing_fields(emptied) == ["serious_adverse_event_description"]
+
+
+@pytest.mark.parametrize(
+    ("zone", "shift", "utc_date", "clinic_date"),
+    [
+        # The 09:15 UTC first device moved to 03:15 UTC on 3 March = 19:15 on 2 March in
+        # Los Angeles (an evening session).
+        ("America/Los_Angeles", timedelta(hours=18), date(2026, 3, 3), date(2026, 3, 2)),
+        # ... and to 19:15 UTC on 2 March = 08:15 on 3 March in Auckland (a morning session).
+        ("Pacific/Auckland", timedelta(hours=10), date(2026, 3, 2), date(2026, 3, 3)),
+    ],
+)
+def test_the_session_date_is_the_clinic_s_day_of_the_first_device(
+    zone: str, shift: timedelta, utc_date: date, clinic_date: date
+) -> None:
+    """The record's times are UTC; the form's session date (and due date) is the clinic's day."""
+    moved = _shifted(discharged_session(), shift)
+    assert moved.dosing is not None and moved.dosing.first_device_at is not None
+    assert moved.dosing.first_device_at.astimezone(UTC).date() == utc_date
+    utc_form = rems.form_from_record(moved, PATIENT, SETTING, POLICY)
+    form = rems.form_from_record(moved, PATIENT, SETTING, POLICY, clinic_tz=ZoneInfo(zone))
+    assert utc_form.session_date == utc_date
+    assert form.session_date == clinic_date
+    assert form.due_date == clinic_date + timedelta(days=7)
+
+
+def _shifted(record: R.SessionRecord, shift: timedelta) -> R.SessionRecord:
+    """The same session, every time moved by ``shift`` (a walk through the record's JSON)."""
+    data = record.model_dump(mode="json")
+
+    def move(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: move(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [move(v) for v in value]
+        if isinstance(value, str) and len(value) >= 19 and value[10:11] == "T":
+            try:
+                return (datetime.fromisoformat(value) + shift).isoformat()
+            except ValueError:
+                return value
+        return value
+
+    return R.SessionRecord.model_validate(move(data))
 
 
 def test_due_submitted_and_overdue() -> None:

@@ -42,10 +42,24 @@ def security() -> SecuritySettings:
 
 
 @pytest.fixture
+def clinic_timezone() -> str:
+    """The clinic's time zone; a test module overrides this fixture to try another."""
+    return "UTC"
+
+
+@pytest.fixture
 def app(
-    tmp_path: Path, session_factory: SessionFactory, clock: Clock, security: SecuritySettings
+    tmp_path: Path,
+    session_factory: SessionFactory,
+    clock: Clock,
+    security: SecuritySettings,
+    clinic_timezone: str,
 ) -> FastAPI:
-    settings = Settings(data_dir=tmp_path, secret_key="test-secret-key-not-for-production")
+    settings = Settings(
+        data_dir=tmp_path,
+        secret_key="test-secret-key-not-for-production",
+        clinic_timezone=clinic_timezone,
+    )
     return create_app(settings, session_factory, security=security, clock=clock)
 
 

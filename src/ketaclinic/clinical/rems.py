@@ -18,7 +18,7 @@ The form is due within 7 days of every session (REMS; [S44] [S45]).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -155,8 +155,14 @@ def form_from_record(
     setting: RemsSetting,
     policy: EffectivePolicy,
     adverse_events: Sequence[AdverseEvent] = (),
+    *,
+    clinic_tz: tzinfo = UTC,
 ) -> RemsMonitoringForm:
-    """Fill the form from a closed esketamine session; what the record cannot say stays empty."""
+    """Fill the form from a closed esketamine session; what the record cannot say stays empty.
+
+    The session date (and so the due date) is the clinic's calendar day of the first device
+    (``clinic_tz``): an evening session in California is not dated the next (UTC) day.
+    """
     if record.protocol_kind is not ProtocolKind.INTRANASAL_ESKETAMINE:
         raise InvalidInput(
             "The REMS form is for intranasal esketamine sessions only.", field="session"
@@ -196,7 +202,7 @@ def form_from_record(
         **setting.model_dump(),
         "session_id": record.session_id,
         "patient_id": record.patient_id,
-        "session_date": first.date(),
+        "session_date": first.astimezone(clinic_tz).date(),
         "dose_mg": dosing.dose_mg,
         "lot_number": dosing.lot_number,
         "total_monitoring_minutes": (end - first).total_seconds() / 60 if end else None,

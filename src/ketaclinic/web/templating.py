@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -73,11 +73,16 @@ def secure_cookies(request: Request) -> bool:
     return configured if configured is not None else request.url.scheme == "https"
 
 
-def in_zone(moment: datetime | None, zone: tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored (UTC) time as the clinic reads it; '' for none. A naive time is taken as UTC
+def in_zone(moment: datetime | date | str | None, zone: tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) time as the clinic reads it; '' for none. An ISO text (the audit trail's)
+    is read first; a calendar date has no zone and prints as it is; a naive time is taken as UTC
     (the database never returns one, but a page must not show a shifted time if it did)."""
-    if moment is None:
+    if moment is None or moment == "":
         return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if not isinstance(moment, datetime):
+        return moment.strftime(fmt)
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     return aware.astimezone(zone).strftime(fmt)
 
@@ -92,7 +97,9 @@ def make_templates(clinic_zone: tzinfo = UTC) -> Jinja2Templates:
     return templates
 
 
-def _clinic_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M", *, zone: tzinfo) -> str:
+def _clinic_time(
+    moment: datetime | date | str | None, fmt: str = "%Y-%m-%d %H:%M", *, zone: tzinfo
+) -> str:
     return in_zone(moment, zone, fmt)
 
 

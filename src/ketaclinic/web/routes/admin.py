@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ketaclinic.errors import InvalidInput
 from ketaclinic.services import audit, users
-from ketaclinic.web.deps import CurrentActor, DbSession, Now, require
+from ketaclinic.web.deps import ClinicZone, CurrentActor, DbSession, Now, require
 from ketaclinic.web.permissions import permission_matrix
 from ketaclinic.web.templating import render
 
@@ -129,18 +129,19 @@ def reset_password(
     return _users_page(request, db, link=link)
 
 
-def _parse_day(value: str | None, field: str) -> datetime | None:
-    """A date (midnight UTC) or a full ISO time; a time without a zone is taken as UTC."""
+def _parse_day(value: str | None, field: str, zone: tzinfo = UTC) -> datetime | None:
+    """A date (the clinic's midnight) or a full ISO time; a time without a zone is clinic time."""
     if not value:
         return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError as exc:
         raise InvalidInput(f"Write the date as YYYY-MM-DD, not '{value}'.", field=field) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def audit_filter(
+    zone: ClinicZone,
     patient_id: str | None = None,
     actor_user_id: str | None = None,
     action: str | None = None,
@@ -156,8 +157,8 @@ def audit_filter(
         action=action or None,
         entity_type=entity_type or None,
         entity_id=entity_id or None,
-        since=_parse_day(since, "since"),
-        until=_parse_day(until, "until"),
+        since=_parse_day(since, "since", zone),
+        until=_parse_day(until, "until", zone),
     )
 
 

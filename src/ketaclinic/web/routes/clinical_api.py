@@ -8,7 +8,7 @@ error's HTTP status, as every ``/api/`` route does.
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -19,7 +19,14 @@ from ketaclinic.services.chart import patient_chart
 from ketaclinic.services.context import Actor, RequestContext
 from ketaclinic.services.plan_records import PlanRecord
 from ketaclinic.services.today import today_board
-from ketaclinic.web.deps import CurrentActor, DbSession, Now, ensure_patient_access, require
+from ketaclinic.web.deps import (
+    CurrentActor,
+    CurrentContext,
+    DbSession,
+    Now,
+    ensure_patient_access,
+    require,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["clinician pages API"])
 
@@ -86,11 +93,13 @@ def _plan(plan: PlanRecord) -> dict[str, Any]:
 
 
 @router.get("/today", dependencies=[TodayRead])
-def today(db: DbSession, actor: CurrentActor, now: Now) -> dict[str, Any]:
-    """The day's sessions by chair or room, minutes to each next checkpoint, REMS forms due."""
-    board = today_board(db, _ctx(actor, now), now.astimezone(UTC).date(), UTC)
+def today(db: DbSession, ctx: CurrentContext) -> dict[str, Any]:
+    """The clinic day's sessions by chair or room, minutes to each next checkpoint, REMS forms
+    due. ``day`` is the clinic's calendar day (``clinic_timezone``); times are UTC (ISO 8601)."""
+    board = today_board(db, ctx, ctx.today, ctx.clinic_tz)
     return {
         "day": board.day.isoformat(),
+        "clinic_timezone": str(ctx.clinic_tz),
         "as_of": board.as_of.isoformat(),
         "places": [
             {"name": p.name, "sessions": [_jsonable(line) for line in p.lines]}

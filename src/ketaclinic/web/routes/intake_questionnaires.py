@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,8 +12,14 @@ from ketaclinic.clinical.questionnaires import get_instrument
 from ketaclinic.clinical.questionnaires.models import Item, compare
 from ketaclinic.errors import InvalidInput
 from ketaclinic.services import measurement, patients
-from ketaclinic.web.deps import CurrentActor, DbSession, Now, ensure_patient_access, require
-from ketaclinic.web.routes._clinic_forms import context, field_errors, form_fields, optional_date
+from ketaclinic.web.deps import (
+    CurrentActor,
+    CurrentContext,
+    DbSession,
+    ensure_patient_access,
+    require,
+)
+from ketaclinic.web.routes._clinic_forms import field_errors, form_fields, optional_date
 from ketaclinic.web.templating import render
 
 router = APIRouter(prefix="/patients/{patient_id}/intake", tags=["intake"])
@@ -84,11 +90,10 @@ def questionnaire_submit(
     patient_id: str,
     instrument_id: str,
     db: DbSession,
-    actor: CurrentActor,
-    now: Now,
+    ctx: CurrentContext,
     fields: Annotated[dict[str, str], Depends(form_fields)],
 ) -> Response:
-    ensure_patient_access(actor, patient_id)
+    ensure_patient_access(ctx.actor, patient_id)
     patients.get_patient_row(db, patient_id)
     instrument = get_instrument(instrument_id)
     values = {item.id: fields.get(item.id, "") for item in instrument.items}
@@ -114,14 +119,14 @@ def questionnaire_submit(
     }
     try:
         day = optional_date(values["administered_on"], "administered_on")
-        # A past day is recorded at noon UTC (the form asks for the day, not the minute).
+        # A past day is recorded at noon clinic time (the form asks for the day, not the minute).
         when = (
-            now
-            if day is None or day == now.date()
-            else datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+            ctx.now
+            if day is None or day == ctx.today
+            else datetime(day.year, day.month, day.day, 12, tzinfo=ctx.clinic_tz)
         )
         stored = measurement.record_questionnaire_response(
-            db, context(actor, now), patient_id, instrument_id, answers, administered_at=when
+            db, ctx, patient_id, instrument_id, answers, administered_at=when
         )
     except InvalidInput as exc:
         db.rollback()

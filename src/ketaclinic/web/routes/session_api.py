@@ -121,12 +121,9 @@ def discharge_assessment(
 
 
 @router.post("/sessions/{session_id}/steps", dependencies=[SessionChange])
-def take_step(
-    session_id: str, body: StepIn, db: DbSession, actor: CurrentActor, now: Now
-) -> dict[str, Any]:
+def take_step(session_id: str, body: StepIn, db: DbSession, ctx: CurrentContext) -> dict[str, Any]:
     """One lifecycle step (dosing itself and pre-dose checks are on the monitor page)."""
-    _allowed(db, actor, session_id)
-    ctx = _ctx(actor, now)
+    _allowed(db, ctx.actor, session_id)
     if body.step == "check-in":
         record = sessions.check_in(db, ctx, session_id)
     elif body.step == "end-dosing":

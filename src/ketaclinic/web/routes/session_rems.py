@@ -20,7 +20,14 @@ from ketaclinic.clinical import rems as core
 from ketaclinic.errors import InvalidInput, RuleViolation
 from ketaclinic.services import rems, sessions
 from ketaclinic.services.context import Actor, RequestContext
-from ketaclinic.web.deps import CurrentActor, DbSession, Now, ensure_patient_access, require
+from ketaclinic.web.deps import (
+    CurrentActor,
+    DbSession,
+    Now,
+    clinic_zone,
+    ensure_patient_access,
+    require,
+)
 from ketaclinic.web.session_forms import text
 from ketaclinic.web.templating import render
 
@@ -77,7 +84,7 @@ def rems_page(
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    ctx = RequestContext(actor, now)
+    ctx = RequestContext(actor, now, clinic_zone(request))
     details = sessions.session_details(db, session_id)
     ensure_patient_access(actor, details.patient_id)
     form = rems.get_form(db, ctx, session_id)
@@ -91,7 +98,7 @@ def rems_page(
         "form": form, "session_id": session_id, "missing": missing, "filled": filled,
         "kinds": {name: field_kind(name) for name in missing},
         "labels": {name: field_label(name) for name in missing},
-        "status": core.status(form, today=now.date()), "errors": errors or {},
+        "status": core.status(form, today=ctx.today), "errors": errors or {},
         "values": values or {},
     }  # fmt: skip
     return render(request, "session_rems.html", context, status_code=status_code)
@@ -111,7 +118,7 @@ async def rems_answer(
     """Save the answers typed; with action=finalise, finalise the form too."""
     data = await request.form()
     form = {key: value for key, value in data.items() if isinstance(value, str)}
-    ctx = RequestContext(actor, now)
+    ctx = RequestContext(actor, now, clinic_zone(request))
     ensure_patient_access(actor, sessions.session_details(db, session_id).patient_id)
     try:
         current = rems.get_form(db, ctx, session_id)
