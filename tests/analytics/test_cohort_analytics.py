@@ -132,8 +132,12 @@ def test_published_interval_uses_the_best_denominator_recorded(results: CohortRe
     han = rows["han2016-iv-single-24h-response"]
     assert han.published_interval_basis == "all participants"
     assert han.published_high == pytest.approx(wilson(round(0.522 * 368), 368).high)
-    # TRANSFORM's pooled figure has no size recorded: the point only.
-    assert rows["transform-pooled-esketamine-day28-response"].published_low is None
+    # TRANSFORM's pooled abstract gives the arm (182/310 at day 28).
+    transform = rows["transform-pooled-esketamine-day28-response"]
+    assert transform.published_interval_basis == "arm"
+    assert transform.published_low == pytest.approx(wilson(182, 310).low)
+    # The esketamine monotherapy remission figure has no size recorded: the point only.
+    assert rows["esketamine-monotherapy-day28-remission"].published_low is None
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from ketaclinic.clinical.evidence import (
     benchmark,
     find_benchmarks,
 )
+from ketaclinic.clinical.outcomes import remission_cutoff
 from ketaclinic.clinical.vocabulary import Route
 from ketaclinic.errors import NotFound
 
@@ -74,3 +75,20 @@ def test_a_proportion_above_one_is_refused() -> None:
     raw["value"] = 53.6
     with pytest.raises(ValidationError, match="proportion"):
         Benchmark.model_validate(raw)
+
+
+def test_a_remission_figure_records_its_definition() -> None:
+    figure = benchmark("esketamine-monotherapy-day28-remission")
+    # Secondary news coverage only: not verified against the trial report.
+    assert figure.source.verified is False
+    assert figure.remission_option == "le12"
+    assert remission_cutoff("madrs", figure.outcome_policy).value == 12
+    with pytest.raises(ValidationError, match="le15"):
+        Benchmark.model_validate(
+            figure.model_dump() | {"id": "made-up", "remission_option": "le15"}
+        )
+    with pytest.raises(ValidationError, match="only a remission figure"):
+        Benchmark.model_validate(
+            benchmark("transform-pooled-esketamine-day28-response").model_dump()
+            | {"remission_option": "le12"}
+        )

@@ -177,6 +177,7 @@ def test_end_of_induction_rates_follow_the_targets(cohort: Path) -> None:
             outcome = assess_course(
                 course.instrument,
                 [ScorePoint(d, t) for d, t in zip(rows.day, rows.total, strict=True)],
+                policy=course.targets.outcome_policy,  # the calibration figures' definitions
             )
             responded += outcome.responded
             remitted += outcome.remitted

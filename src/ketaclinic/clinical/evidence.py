@@ -12,6 +12,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ketaclinic.clinical.knowledge import Source, load_knowledge
+from ketaclinic.clinical.outcomes import OutcomePolicy, outcome_rules
 from ketaclinic.clinical.vocabulary import Route
 from ketaclinic.errors import NotFound
 
@@ -69,6 +70,10 @@ class Benchmark(BaseModel):
     value: float = Field(ge=0)
     label: str
     adverse_event_term: str | None = None
+    # For a remission figure: the outcomes.yaml remission option matching the definition the
+    # source used (e.g. "le12" for MADRS <= 12), so a comparison with the figure, or synthetic data
+    # calibrated to it, judges remission the same way. None: the instrument's default option.
+    remission_option: str | None = None
     source: Source
 
     @model_validator(mode="after")
@@ -76,6 +81,27 @@ class Benchmark(BaseModel):
         if self.measure in PROPORTION_MEASURES and self.value > 1:
             raise ValueError(f"{self.id}: a {self.measure.value} is a proportion between 0 and 1")
         return self
+
+    @model_validator(mode="after")
+    def _remission_option_is_cited(self) -> Benchmark:
+        if self.remission_option is None:
+            return self
+        if self.measure != Measure.REMISSION:
+            raise ValueError(f"{self.id}: only a remission figure names a remission option")
+        options = [o.id for o in outcome_rules(self.instrument).remission.options]
+        if self.remission_option not in options:
+            raise ValueError(
+                f"{self.id}: remission option {self.remission_option!r} is not one of "
+                f"{self.instrument}'s options in outcomes.yaml ({', '.join(options)})"
+            )
+        return self
+
+    @property
+    def outcome_policy(self) -> OutcomePolicy:
+        """The outcome definitions under which this figure was measured (remission option)."""
+        if self.remission_option is None:
+            return OutcomePolicy()
+        return OutcomePolicy(remission={self.instrument: self.remission_option})
 
     @property
     def is_proportion(self) -> bool:

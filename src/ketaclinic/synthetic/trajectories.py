@@ -34,7 +34,7 @@ from scipy.special import ndtr
 
 from ketaclinic.clinical.evidence import benchmark
 from ketaclinic.clinical.knowledge import Source, load_knowledge
-from ketaclinic.clinical.outcomes import outcome_rules, remission_cutoff
+from ketaclinic.clinical.outcomes import OutcomePolicy, outcome_rules, remission_cutoff
 from ketaclinic.clinical.questionnaires import get_instrument
 from ketaclinic.clinical.vocabulary import Route
 from ketaclinic.errors import InvalidInput
@@ -138,6 +138,16 @@ class Targets:
     retained_28_days: float
     retained_56_days: float
     benchmark_ids: tuple[str, ...]
+    # The remission definition of the end-of-induction remission figure (outcomes.yaml option,
+    # e.g. "le12" for the esketamine trials' MADRS <= 12); None = the instrument's default.
+    remission_option: str | None = None
+
+    @property
+    def outcome_policy(self) -> OutcomePolicy:
+        """Outcome definitions under which these rates hold (to judge sampled data by)."""
+        if self.remission_option is None:
+            return OutcomePolicy()
+        return OutcomePolicy(remission={profile(self.profile_id).instrument: self.remission_option})
 
 
 def trajectory_model() -> TrajectoryModel:
@@ -188,6 +198,7 @@ def resolve_targets(profile_id: str) -> Targets:
         retained_28_days=kept_28,
         retained_56_days=kept_56,
         benchmark_ids=tuple(used),
+        remission_option=benchmark(spec.end_of_induction.remission).remission_option,
     )
 
 
@@ -278,6 +289,10 @@ def sample_trajectories(
     24-hour score after the first.
     """
     n = int(induction_end_day.size)
+    if targets.remission_option and cutoffs.instrument == profile(targets.profile_id).instrument:
+        # A published remission rate holds under its source's definition (e.g. MADRS <= 12 in the
+        # esketamine trials), so the remission band of that instrument is sampled to that cut-off.
+        cutoffs = cutoffs_for(cutoffs.instrument, targets.remission_option)
     rho = (
         trajectory_model().latent_correlation_24h_to_end.value
         if correlation is None
@@ -314,8 +329,9 @@ def sample_trajectories(
     )
 
 
-def cutoffs_for(instrument_id: str) -> OutcomeCutoffs:
-    """The instrument's response and remission rules, from ``ketaclinic.clinical.outcomes``."""
+def cutoffs_for(instrument_id: str, remission_option: str | None = None) -> OutcomeCutoffs:
+    """The instrument's response and remission rules, from ``ketaclinic.clinical.outcomes``
+    (``remission_option``: a cited remission option other than the default, e.g. "le12")."""
     rules = outcome_rules(instrument_id)
     if rules.response.type != "percent_reduction":
         raise InvalidInput(
@@ -323,7 +339,8 @@ def cutoffs_for(instrument_id: str) -> OutcomeCutoffs:
             "sampler needs a percent reduction (phq9, madrs, qids-sr16, hamd17, gad7).",
             field="instrument",
         )
-    remission = remission_cutoff(instrument_id)
+    chosen = {instrument_id: remission_option} if remission_option else {}
+    remission = remission_cutoff(instrument_id, OutcomePolicy(remission=chosen))
     # Totals are whole numbers, so "< 5" and "<= 4" are the same remission band.
     if remission.op == "<":
         remission_max = math.ceil(remission.value) - 1
