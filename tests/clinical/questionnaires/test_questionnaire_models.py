@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -154,3 +156,30 @@ def test_reversed_totals_stay_in_range_and_mirror_the_plain_sum(
 def test_reverse_items_must_exist() -> None:
     with pytest.raises(ValidationError):
         Instrument.model_validate(_instrument(scoring={"reverse_items": ["q9"]}))
+
+
+def test_every_instrument_and_outcome_source_states_whether_it_was_verified() -> None:
+    # Source.verified defaults to true, so an entry that leaves it out would claim verification
+    # silently; in the instrument and outcome files every source says so explicitly.
+    root = resources.files("ketaclinic.clinical").joinpath("data")
+    instruments = root.joinpath("instruments")
+    files = [
+        *sorted((f for f in instruments.iterdir() if f.name.endswith(".yaml")), key=str),
+        root.joinpath("outcomes.yaml"),
+    ]
+    silent: list[str] = []
+
+    def walk(node: Any, name: str) -> None:
+        if isinstance(node, dict):
+            if "citation" in node and "verified" not in node:
+                silent.append(f"{name}: {node['citation'][:50]}")
+            for value in node.values():
+                walk(value, name)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, name)
+
+    for path in files:
+        walk(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
+    assert len(files) >= 14
+    assert silent == []
