@@ -167,7 +167,8 @@ def test_the_session_date_is_the_clinic_s_day_of_the_first_device(
 ) -> None:
     """The record's times are UTC; the form's session date (and due date) is the clinic's day."""
     moved = _shifted(discharged_session(), shift)
-    assert moved.dosing is not None and moved.dosing.first_device_at is not None
+    assert moved.dosing is not None
+    assert moved.dosing.first_device_at is not None
     assert moved.dosing.first_device_at.astimezone(UTC).date() == utc_date
     utc_form = rems.form_from_record(moved, PATIENT, SETTING, POLICY)
     form = rems.form_from_record(moved, PATIENT, SETTING, POLICY, clinic_tz=ZoneInfo(zone))

@@ -4,6 +4,7 @@ time reads, far from UTC: a Los Angeles evening (already tomorrow in UTC) and an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -44,10 +45,19 @@ def _book(factory: SessionFactory, clock: Clock, patient_id: str, at: datetime) 
     return record.session_id
 
 
+@dataclass(frozen=True)
+class Case:
+    zone: ZoneInfo
+    day: date  # the clinic's calendar day now
+    now: datetime  # UTC
+    today: str  # a session an hour from now, on the clinic's day
+    outside: str  # a session an hour before the clinic's day began
+
+
 @pytest.fixture
 def clinic_evening_or_morning(
     clinic_timezone: str, clock: Clock, session_factory: SessionFactory
-) -> dict[str, object]:
+) -> Case:
     """The clock at the case's moment, and two sessions: one an hour later on the clinic's day,
     one an hour before the clinic's day starts (the same UTC date as now in Auckland, the previous
     clinic day in Los Angeles: never on today's board either way)."""
@@ -58,38 +68,36 @@ def clinic_evening_or_morning(
     later_today = _book(session_factory, clock, pid, now + timedelta(hours=1))
     start_of_day = datetime.combine(clinic_day, datetime.min.time(), tzinfo=zone)
     outside = _book(session_factory, clock, pid, start_of_day - timedelta(hours=1))
-    return {"zone": zone, "day": clinic_day, "today": later_today, "outside": outside, "now": now}
+    return Case(zone, clinic_day, now, later_today, outside)
 
 
 def test_today_shows_the_clinic_s_day_and_its_times(
-    clinic_evening_or_morning: dict[str, object], signed_in: dict[str, TestClient]
+    clinic_evening_or_morning: Case, signed_in: dict[str, TestClient]
 ) -> None:
     case = clinic_evening_or_morning
-    zone, day, now = case["zone"], case["day"], case["now"]
-    assert isinstance(zone, ZoneInfo) and isinstance(day, date) and isinstance(now, datetime)
+    zone, day, now = case.zone, case.day, case.now
     assert now.date() != day, "the case must fall on another UTC date"
     page = signed_in["nurse"].get("/today").text
     assert f"Today, {day.strftime('%A %d %B %Y')}" in page
-    assert f'href="/sessions/{case["today"]}"' in page
-    assert f'href="/sessions/{case["outside"]}"' not in page
+    assert f'href="/sessions/{case.today}"' in page
+    assert f'href="/sessions/{case.outside}"' not in page
     local_start = (now + timedelta(hours=1)).astimezone(zone).strftime("%H:%M")
     assert f"{local_start} Robin Hale" in page
     assert f"Times are clinic time ({zone.key})" in page
     assert f"Updated {now.astimezone(zone).strftime('%H:%M:%S %Z')}" in page
     listing = signed_in["nurse"].get("/sessions").text
-    assert f'href="/sessions/{case["today"]}"' in listing
-    assert f'href="/sessions/{case["outside"]}"' not in listing
+    assert f'href="/sessions/{case.today}"' in listing
+    assert f'href="/sessions/{case.outside}"' not in listing
     assert f"<td>{local_start}</td>" in listing
     api = signed_in["nurse"].get("/api/v1/today").json()
     assert (api["day"], api["clinic_timezone"]) == (day.isoformat(), zone.key)
 
 
 def test_the_portal_lists_upcoming_sessions_on_the_clinic_s_days(
-    clinic_evening_or_morning: dict[str, object], signed_in: dict[str, TestClient]
+    clinic_evening_or_morning: Case, signed_in: dict[str, TestClient]
 ) -> None:
     case = clinic_evening_or_morning
-    zone, day, now = case["zone"], case["day"], case["now"]
-    assert isinstance(zone, ZoneInfo) and isinstance(day, date) and isinstance(now, datetime)
+    zone, day, now = case.zone, case.day, case.now
     home = signed_in["patient"].get("/portal").text
     local = (now + timedelta(hours=1)).astimezone(zone)
     assert f"<strong>{day.strftime('%A %d %B %Y')}</strong>: Treatment session at " in home
@@ -97,11 +105,10 @@ def test_the_portal_lists_upcoming_sessions_on_the_clinic_s_days(
 
 
 def test_the_audit_trail_reads_in_clinic_time_and_searches_by_the_clinic_s_day(
-    clinic_evening_or_morning: dict[str, object], signed_in: dict[str, TestClient]
+    clinic_evening_or_morning: Case, signed_in: dict[str, TestClient]
 ) -> None:
     case = clinic_evening_or_morning
-    zone, day, now = case["zone"], case["day"], case["now"]
-    assert isinstance(zone, ZoneInfo) and isinstance(day, date) and isinstance(now, datetime)
+    zone, day, now = case.zone, case.day, case.now
     admin = signed_in["administrator"]
     page = admin.get("/admin/audit", params={"action": "user.sign_in"}).text
     assert f"When ({zone.key})" in page
