@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 import pytest
 from typer.testing import CliRunner
 
 from ketaclinic.cli import app
+from ketaclinic.services.audit import AuditFilter, search_events
 from ketaclinic.services.device_feed import device_actor
-from ketaclinic.storage.database import SessionFactory
+from ketaclinic.storage.database import SessionFactory, transaction
+from services.signed_plans import signed_plan
 
 runner = CliRunner()
 
@@ -52,3 +55,27 @@ def test_policy_set_records_the_change_and_refuses_loosening_rems(
     assert [h["reason"] for h in history] == ["Altitude"]
     assert json.loads(runner.invoke(app, ["sessions", "today"]).output) == []
     assert json.loads(runner.invoke(app, ["rems", "forms"]).output) == []
+
+
+def test_sessions_book_and_reschedule_from_the_command_line(
+    database_url: str, session_factory: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KETACLINIC_DATABASE_URL", database_url)
+    with transaction(session_factory) as db:
+        plan = signed_plan(db, start=date.today() + timedelta(days=7))
+    first = plan.live_sessions[0].scheduled_on
+    args = ["sessions", "book", plan.plan_id, "--session", "1", "--by", "Nora Quinn"]
+    refused = runner.invoke(app, [*args, "--at", f"{first}T10:00", "--role", "administrator"])
+    assert refused.exit_code == 2
+    assert "--role must be one of nurse, prescriber" in refused.output
+    booked = runner.invoke(app, [*args, "--at", f"{first}T10:00", "--chair", "Chair 2"])
+    assert booked.exit_code == 0, booked.output
+    session_id = json.loads(booked.output)["session_id"]
+    again = runner.invoke(app, [*args, "--at", f"{first}T10:00"])
+    assert again.exit_code == 4
+    assert "already booked" in again.output
+    not_missed = runner.invoke(app, ["sessions", "reschedule", session_id, "--by", "Nora Quinn"])
+    assert not_missed.exit_code == 4
+    with session_factory() as db:
+        [event] = search_events(db, AuditFilter(action="plan.sessions.book"))
+    assert event.actor_name == "Nora Quinn (command line)"

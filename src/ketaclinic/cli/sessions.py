@@ -15,6 +15,7 @@ from ketaclinic.storage.database import transaction
 
 from ._database import migrated_session_factory
 from ._output import fail, print_json
+from .session_booking import add_booking_commands
 
 if TYPE_CHECKING:
     from ketaclinic.clinical.rems import RemsStatus
@@ -126,6 +127,7 @@ def register(app: typer.Typer) -> None:
             fail(error)
         print_json([asdict(c) for c in changes])
 
+    add_booking_commands(sessions_app)
     app.add_typer(devices, name="devices")
     app.add_typer(sessions_app, name="sessions")
     app.add_typer(rems_app, name="rems")
