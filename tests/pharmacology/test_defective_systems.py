@@ -9,6 +9,7 @@ to agree with the ODE integration and, for the exact coincidence, with the confl
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -118,3 +119,27 @@ def test_an_exactly_singular_basis_is_flagged_not_inverted() -> None:
     right = np.array([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 1.0], [0.0, 0.0]]])
     _, bad = _inverse_and_condition(right)
     assert bad.tolist() == [False, True]
+
+
+def test_subjects_sharing_a_defective_matrix_are_computed_once_and_scaled() -> None:
+    """Domino without IIV: every subject of one weight shares the matrix. With ke0 equal to its
+    slowest disposition rate all are flagged; their doses differ (as with per-kg doses)."""
+    spec = load_model_spec("domino")
+    disposition = build_for_patient("domino", ADULT, BOLUS_AND_INFUSION, None)
+    slowest = -max(modal_form(disposition.system).eigenvalues_per_min[0])
+    covariates = CovariateArrays.repeat(ADULT, 4)
+    built = build_model(
+        spec,
+        individual_values(spec, covariates),
+        BOLUS_AND_INFUSION,
+        effect_half_time_min=math.log(2.0) / slowest,
+    )
+    factors = np.array([0.5, 1.0, 1.5, 2.0])
+    events = [replace(e, amount_mg=e.amount_mg * factors) for e in built.events]
+    scaled = replace(built, events=events)
+    modal = modal_form(scaled.system)
+    assert modal.ill_conditioned.tolist() == [0, 1, 2, 3]
+    together = concentration_ng_ml(scaled.system, modal, events, "effect", TIMES)
+    for subject in (0, 3):
+        _, ode = exact_and_ode(scaled, "effect", TIMES, subject)
+        assert_agree(together[subject], ode)

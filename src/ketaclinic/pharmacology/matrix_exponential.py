@@ -18,6 +18,7 @@ a bolus time include it (right-continuous), as in the modal solution.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -49,8 +50,34 @@ def outputs_by_expm(
 
     Shape (len(subjects), T).
     """
+    shared = matrix_per_min[subjects]
+    if subjects.size > 1 and np.all(shared == shared[0]):
+        # One matrix for all (e.g. a model without IIV): the output is linear in each event's
+        # amount, so propagate each event once with a unit amount and scale per subject.
+        result = np.zeros((subjects.size, times_min.size))
+        for event in events:
+            unit = replace(event, amount_mg=np.ones(matrix_per_min.shape[0]))
+            response = _propagate(
+                matrix_per_min, [unit], output_compartment, times_min, subjects[:1], integral
+            )
+            result += event.amount_mg[subjects, None] * response
+        return result
+    return _propagate(matrix_per_min, events, output_compartment, times_min, subjects, integral)
+
+
+def _propagate(
+    matrix_per_min: FloatArray,
+    events: Sequence[InputEvent],
+    output_compartment: int,
+    times_min: FloatArray,
+    subjects: NDArray[np.intp],
+    integral: bool,
+) -> FloatArray:
     n = matrix_per_min.shape[1]
     points = _breakpoints(events, times_min)
+    # Each requested time is one of the breakpoints: record the state there once, then look up.
+    positions = np.searchsorted(points, times_min)
+    read = n if integral else output_compartment
     result = np.zeros((len(subjects), times_min.size))
     for row, subject in enumerate(subjects):
         augmented = np.zeros((n + 2, n + 2))
@@ -58,20 +85,27 @@ def outputs_by_expm(
         augmented[n, output_compartment] = 1.0
         state = np.zeros(n + 2)
         state[n + 1] = 1.0
+        recorded = np.empty(points.size)
+        # On an even grid with unchanged inputs the same propagator recurs: compute it once.
+        propagators: dict[tuple[float, bytes], FloatArray] = {}
         for index, t in enumerate(points):
             for event in events:
                 if event.duration_min == 0.0 and event.start_min == t:
                     state[event.compartment] += event.amount_mg[subject]
-            at = times_min == t
-            result[row, at] = state[n] if integral else state[output_compartment]
+            recorded[index] = state[read]
             if index + 1 == points.size:
                 break
-            augmented[:n, n + 1] = 0.0
+            rates = np.zeros(n)
             for event in events:
                 if event.duration_min > 0.0 and event.start_min <= t < event.end_min:
-                    rate = event.amount_mg[subject] / event.duration_min
-                    augmented[event.compartment, n + 1] += rate
-            state = expm(augmented * (points[index + 1] - t)) @ state
+                    rates[event.compartment] += event.amount_mg[subject] / event.duration_min
+            step = float(points[index + 1] - t)
+            key = (step, rates.tobytes())
+            if key not in propagators:
+                augmented[:n, n + 1] = rates
+                propagators[key] = expm(augmented * step)
+            state = propagators[key] @ state
+        result[row] = recorded[positions]
     return result
 
 
