@@ -1,5 +1,9 @@
 """Use cases of the patient record: register, update, add history, record measurements, summarise.
 
+Recording vital signs and other measured values lives in :mod:`ketaclinic.services.observations`
+and looking a patient up in :mod:`ketaclinic.services.patient_rows`; both are re-exported here, so
+``patients.record_vitals`` and ``patients.get_patient_row`` keep working.
+
 Every function takes the caller's Session and a RequestContext. Its writes run in one savepoint
 (:func:`ketaclinic.storage.database.atomic`) together with the audit entry, so a refused input
 leaves nothing behind; the caller commits (usually ``with transaction(factory) as db:``).
@@ -10,11 +14,10 @@ JSON); a mapping is validated here and bad fields become an InvalidInput naming 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.record import (
@@ -28,15 +31,18 @@ from ketaclinic.clinical.record import (
     parse,
 )
 from ketaclinic.clinical.treatment_resistance import AntidepressantTrial
-from ketaclinic.clinical.vitals import VitalKind, validate_vital, vital_definition
-from ketaclinic.errors import InvalidInput, NotFound
+from ketaclinic.errors import InvalidInput
 from ketaclinic.services.audit import record_event
 from ketaclinic.services.context import RequestContext
+from ketaclinic.services.observations import record_observation as record_observation
+from ketaclinic.services.observations import record_vital as record_vital
+from ketaclinic.services.observations import record_vitals as record_vitals
+from ketaclinic.services.patient_rows import find_patient_by_mrn as find_patient_by_mrn
+from ketaclinic.services.patient_rows import get_patient_row as get_patient_row
 from ketaclinic.services.patient_summary import PatientListItem as PatientListItem
 from ketaclinic.services.patient_summary import build_summary
 from ketaclinic.services.patient_summary import list_patients as list_patients
 from ketaclinic.storage.database import atomic
-from ketaclinic.storage.tables.measurements import ObservationRow
 from ketaclinic.storage.tables.patients import (
     AllergyRow,
     AntidepressantTrialRow,
@@ -66,17 +72,6 @@ def _audit(
     record_event(
         db, ctx.actor, action, entity, entity_id, patient_id=patient_id, detail=detail, now=ctx.now
     )
-
-
-def get_patient_row(db: Session, patient_id: str) -> PatientRow:
-    row = db.get(PatientRow, patient_id)
-    if row is None:
-        raise NotFound(f"No patient with id {patient_id}.", field="patient_id")
-    return row
-
-
-def find_patient_by_mrn(db: Session, mrn: str) -> PatientRow | None:
-    return db.scalars(select(PatientRow).where(PatientRow.mrn == mrn)).one_or_none()
 
 
 def register_patient(
@@ -280,131 +275,6 @@ def _add_row(
         db.flush()
         _audit(db, ctx, f"patient.{entity}.add", entity, row_id, patient_id)
     return row_id
-
-
-def record_vitals(
-    db: Session,
-    ctx: RequestContext,
-    patient_id: str,
-    values: Mapping[VitalKind | str, float],
-    observed_at: datetime,
-    *,
-    method: str = "manual",
-    context_id: str | None = None,
-    record_ids: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """Record a set of vital signs taken together; all are checked before any is written.
-
-    Returns the new observation id for each kind. One impossible value refuses the whole set, so
-    a blood pressure is never stored without its pair.
-    """
-    if not values:
-        raise InvalidInput("No vital signs were given.", field="values")
-    checked = {VitalKind(vital_definition(k).id): validate_vital(k, v) for k, v in values.items()}
-    _check_observed_at(ctx, observed_at)
-    ids: dict[str, str] = {}
-    with atomic(db):
-        get_patient_row(db, patient_id)
-        for kind, number in checked.items():
-            definition = vital_definition(kind)
-            row_id = (record_ids or {}).get(kind.value) or new_id()
-            db.add(
-                ObservationRow(
-                    id=row_id,
-                    patient_id=patient_id,
-                    kind=kind.value,
-                    value=number,
-                    unit=definition.unit,
-                    loinc_code=definition.loinc,
-                    observed_at=observed_at,
-                    recorded_at=ctx.now,
-                    recorded_by=ctx.actor.display_name,
-                    method=method,
-                    context_id=context_id,
-                )
-            )
-            ids[kind.value] = row_id
-        db.flush()
-        _audit(
-            db,
-            ctx,
-            "patient.vitals.record",
-            "observation",
-            next(iter(ids.values())),
-            patient_id,
-            {"kinds": sorted(ids), "context_id": context_id},
-        )
-    return ids
-
-
-def record_vital(
-    db: Session,
-    ctx: RequestContext,
-    patient_id: str,
-    kind: VitalKind | str,
-    value: float,
-    observed_at: datetime,
-    **options: Any,
-) -> str:
-    ids = record_vitals(db, ctx, patient_id, {kind: value}, observed_at, **options)
-    return next(iter(ids.values()))
-
-
-def record_observation(
-    db: Session,
-    ctx: RequestContext,
-    patient_id: str,
-    code: str,
-    value: float,
-    unit: str,
-    observed_at: datetime,
-    *,
-    loinc_code: str | None = None,
-    notes: str | None = None,
-    record_id: str | None = None,
-) -> str:
-    """Any other measured value (a lab result, a urine dipstick score): code, number and unit."""
-    code = code.strip()
-    if not code or code in set(VitalKind):
-        raise InvalidInput(
-            "Give a code for the observation; vital signs go through record_vitals.", field="code"
-        )
-    if not unit.strip():
-        raise InvalidInput(f"Give the unit of {code} (UCUM, e.g. 'mg/dL').", field="unit")
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        raise InvalidInput(f"The value of {code} must be a number.", field="value")
-    _check_observed_at(ctx, observed_at)
-    row_id = record_id or new_id()
-    with atomic(db):
-        get_patient_row(db, patient_id)
-        db.add(
-            ObservationRow(
-                id=row_id,
-                patient_id=patient_id,
-                kind=code,
-                value=float(value),
-                unit=unit.strip(),
-                loinc_code=loinc_code,
-                observed_at=observed_at,
-                recorded_at=ctx.now,
-                recorded_by=ctx.actor.display_name,
-                method="manual",
-                notes=notes,
-            )
-        )
-        db.flush()
-        _audit(db, ctx, "patient.observation.record", "observation", row_id, patient_id)
-    return row_id
-
-
-def _check_observed_at(ctx: RequestContext, observed_at: datetime) -> None:
-    if observed_at.tzinfo is None:
-        raise InvalidInput("The observation time needs a time zone.", field="observed_at")
-    if observed_at > ctx.now:
-        raise InvalidInput(
-            f"The observation time {observed_at.isoformat()} is in the future.",
-            field="observed_at",
-        )
 
 
 def get_patient_summary(db: Session, ctx: RequestContext, patient_id: str) -> PatientSummary:
