@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from clinical.sessions.session_walk import PRESCRIBER, dosed_esketamine
 from ketaclinic.clinical import rems
@@ -91,3 +92,17 @@ def test_session_record_pdf() -> None:
         "Not signed",
     ):
         assert expected in text, expected
+
+
+def test_session_record_times_print_in_the_clinic_s_zone() -> None:
+    """Stored times are UTC; the PDF reads them in the clinic's zone, named, so a Los Angeles
+    clinic sees its own morning and an Auckland clinic its own evening of the same moments."""
+    record = dosed_esketamine()
+    first = record.steps[0].at
+    for zone_name in ("America/Los_Angeles", "Pacific/Auckland"):
+        zone = ZoneInfo(zone_name)
+        text = _text(render_session_record_pdf(record, zone))
+        local = first.astimezone(zone)
+        assert f"{local:%Y-%m-%d %H:%M} {local.tzname()}" in text, zone_name
+        assert first.isoformat(timespec="minutes") not in text
+    assert f"{first:%Y-%m-%d %H:%M} UTC" in _text(render_session_record_pdf(record))

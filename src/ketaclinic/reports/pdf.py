@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from io import BytesIO
 from xml.sax.saxutils import escape
 
@@ -30,13 +30,16 @@ class Section:
     paragraphs: Sequence[str] = field(default_factory=tuple)
 
 
-def show(value: object) -> str:
-    """How a field value prints on a form: yes/no, ISO dates, blank for missing."""
+def show(value: object, zone: tzinfo | None = None) -> str:
+    """How a field value prints on a form: yes/no, ISO dates, blank for missing. A time prints
+    in the clinic's zone when given ("2026-03-02 19:30 PST"), else as ISO 8601 with its offset."""
     if value is None:
         return "(missing)"
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, datetime):
+        if zone is not None:
+            return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
         return value.isoformat(timespec="minutes")
     if isinstance(value, date):
         return value.isoformat()

@@ -7,7 +7,7 @@ and reportlab settings plus an image per trajectory plot (``render_document`` ha
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from io import BytesIO
 from xml.sax.saxutils import escape
 
@@ -28,7 +28,8 @@ from reportlab.platypus import (
 from ketaclinic import CLINICAL_DISCLAIMER
 from ketaclinic.clinical.outcomes import outcome_rules
 from ketaclinic.errors import NotFound
-from ketaclinic.reports.pdf import Section, render_document, show
+from ketaclinic.reports.pdf import Section, render_document
+from ketaclinic.reports.pdf import show as show_value
 from ketaclinic.reports.score_plot import trajectory_image
 from ketaclinic.services.progress import InstrumentProgress, Progress
 
@@ -45,7 +46,7 @@ def _outcome_rows(item: InstrumentProgress) -> list[tuple[str, str]]:
     rows += [
         ("Baseline total", f"{outcome.baseline.total:g} (day {outcome.baseline.day:g})"),
         ("Latest total", f"{outcome.latest.total:g} (day {outcome.latest.day:g})"),
-        ("Change", f"{show(outcome.absolute_change)} points"
+        ("Change", f"{show_value(outcome.absolute_change)} points"
          + (f" ({outcome.percent_change:.0f}%)" if outcome.percent_change is not None else "")),
         ("Response rule", f"reduction of at least {rules.response.value:g}{unit}: "
          + ("met" if outcome.responded else "not met")
@@ -60,8 +61,12 @@ def _outcome_rows(item: InstrumentProgress) -> list[tuple[str, str]]:
     return rows
 
 
-def sections(report: Progress) -> list[Section]:
-    """The report's tables (also what the tests read)."""
+def sections(report: Progress, clinic_tz: tzinfo = UTC) -> list[Section]:
+    """The report's tables (also what the tests read); times in the clinic's zone."""
+
+    def show(value: object) -> str:
+        return show_value(value, clinic_tz)
+
     found = [
         Section("Patient", [
             ("Name", report.patient_name), ("Clinic number (MRN)", report.mrn),
@@ -90,13 +95,16 @@ def sections(report: Progress) -> list[Section]:
     return found
 
 
-def render_progress_pdf(report: Progress, *, generated_at: datetime) -> bytes:
-    """One document: the tables (styled as ``render_document``'s), then a plot per instrument."""
+def render_progress_pdf(
+    report: Progress, *, generated_at: datetime, clinic_tz: tzinfo = UTC
+) -> bytes:
+    """One document: the tables (styled as ``render_document``'s), then a plot per instrument.
+    Times print in the clinic's zone (``clinic_tz``)."""
     plotted = [item for item in report.instruments if item.points]
     title = f"Progress report: {report.patient_name}"
-    subtitle = f"Generated {generated_at.isoformat(timespec='minutes')} by ketaclinic"
+    subtitle = f"Generated {show_value(generated_at, clinic_tz)} by ketaclinic"
     if not plotted:
-        return render_document(title, sections(report), subtitle=subtitle)
+        return render_document(title, sections(report, clinic_tz), subtitle=subtitle)
     styles = getSampleStyleSheet()
     buffer = BytesIO()
     doc = SimpleDocTemplate(
@@ -107,7 +115,7 @@ def render_progress_pdf(report: Progress, *, generated_at: datetime) -> bytes:
         Paragraph(escape(title), styles["Title"]),
         Paragraph(escape(subtitle), styles["Italic"]),
     ]
-    for section in sections(report):
+    for section in sections(report, clinic_tz):
         story += [Spacer(1, 4 * mm), Paragraph(escape(section.heading), styles["Heading3"])]
         story.append(_table(section, styles))
     story.append(PageBreak())

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, tzinfo
+
 from ketaclinic.clinical.rems import RemsMonitoringForm, missing_fields
 from ketaclinic.clinical.sessions.record import SessionRecord
-from ketaclinic.reports.pdf import Row, Section, render_document, show
+from ketaclinic.reports.pdf import Row, Section, render_document
+from ketaclinic.reports.pdf import show as show_value
 
 
 def _bp(systolic: float | None, diastolic: float | None) -> str:
@@ -13,8 +17,15 @@ def _bp(systolic: float | None, diastolic: float | None) -> str:
     return f"{systolic:g}/{diastolic:g} mmHg"
 
 
-def render_rems_form_pdf(form: RemsMonitoringForm) -> bytes:
-    """The form laid out in the order of the paper form; a draft says which fields are missing."""
+def _shower(zone: tzinfo) -> Callable[[object], str]:
+    """``show`` with times in the clinic's zone."""
+    return lambda value: show_value(value, zone)
+
+
+def render_rems_form_pdf(form: RemsMonitoringForm, clinic_tz: tzinfo = UTC) -> bytes:
+    """The form laid out in the order of the paper form; a draft says which fields are missing.
+    Times print in the clinic's zone (``clinic_tz``)."""
+    show = _shower(clinic_tz)
     missing = missing_fields(form)
     state = (
         f"Finalised by {form.finalised_by} at {show(form.finalised_at)}"
@@ -128,11 +139,13 @@ def render_rems_form_pdf(form: RemsMonitoringForm) -> bytes:
     )
 
 
-def render_session_record_pdf(record: SessionRecord) -> bytes:
-    """The signed or draft session record: steps, MAR, observations, alerts, discharge, addenda."""
+def render_session_record_pdf(record: SessionRecord, clinic_tz: tzinfo = UTC) -> bytes:
+    """The signed or draft session record: steps, MAR, observations, alerts, discharge, addenda.
+    Times print in the clinic's zone (``clinic_tz``)."""
+    show = _shower(clinic_tz)
     steps: list[Row] = [
         (
-            f"{s.at.isoformat(timespec='minutes')} {s.event.value}",
+            f"{show(s.at)} {s.event.value}",
             f"{s.by}" + (f" - {s.reason}" if s.reason else ""),
         )
         for s in record.steps

@@ -37,7 +37,7 @@ def checkpoints(
 
 def session_record_pdf(db: Session, ctx: RequestContext, session_id: str) -> bytes:
     """The session record as PDF (draft until signed; addenda after the signature)."""
-    return render_session_record_pdf(read_record(db, ctx, session_id, "record.pdf"))
+    return render_session_record_pdf(read_record(db, ctx, session_id, "record.pdf"), ctx.clinic_tz)
 
 
 @dataclass(frozen=True)

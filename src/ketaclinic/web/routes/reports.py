@@ -10,9 +10,15 @@ from ketaclinic.reports.progress_pdf import render_progress_pdf
 from ketaclinic.reports.rems_pdf import render_session_record_pdf
 from ketaclinic.services import progress, sessions
 from ketaclinic.services.audit import record_event
-from ketaclinic.services.context import RequestContext
 from ketaclinic.services.patient_summary import list_patients
-from ketaclinic.web.deps import CurrentActor, DbSession, Now, ensure_patient_access, require
+from ketaclinic.web.deps import (
+    CurrentActor,
+    CurrentContext,
+    DbSession,
+    Now,
+    ensure_patient_access,
+    require,
+)
 from ketaclinic.web.templating import NavItem, add_nav_item, render
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -43,20 +49,21 @@ def reports_page(
 
 
 @router.get("/patients/{patient_id}/progress.pdf", dependencies=[ReportsRead])
-def progress_report(patient_id: str, db: DbSession, actor: CurrentActor, now: Now) -> Response:
-    ensure_patient_access(actor, patient_id)
-    data = progress.progress(db, RequestContext(actor, now), patient_id, purpose="report")
-    return _pdf(render_progress_pdf(data, generated_at=now), f"progress-{data.mrn}.pdf")
+def progress_report(patient_id: str, db: DbSession, ctx: CurrentContext) -> Response:
+    ensure_patient_access(ctx.actor, patient_id)
+    data = progress.progress(db, ctx, patient_id, purpose="report")
+    pdf = render_progress_pdf(data, generated_at=ctx.now, clinic_tz=ctx.clinic_tz)
+    return _pdf(pdf, f"progress-{data.mrn}.pdf")
 
 
 @router.get("/sessions/{session_id}/record.pdf", dependencies=[ReportsRead])
-def session_record(session_id: str, db: DbSession, actor: CurrentActor, now: Now) -> Response:
-    ctx = RequestContext(actor, now)
+def session_record(session_id: str, db: DbSession, ctx: CurrentContext) -> Response:
     details = sessions.session_details(db, session_id)
-    ensure_patient_access(actor, details.patient_id)
+    ensure_patient_access(ctx.actor, details.patient_id)
     record = sessions.get_session(db, ctx, session_id)
     record_event(
-        db, actor, "report.session_record.pdf", "session", session_id,
-        patient_id=details.patient_id, now=now,
+        db, ctx.actor, "report.session_record.pdf", "session", session_id,
+        patient_id=details.patient_id, now=ctx.now,
     )  # fmt: skip
-    return _pdf(render_session_record_pdf(record), f"session-{session_id[:8]}.pdf")
+    pdf = render_session_record_pdf(record, ctx.clinic_tz)
+    return _pdf(pdf, f"session-{session_id[:8]}.pdf")
