@@ -300,3 +300,30 @@ def test_population_on_spark_matches_local() -> None:
     spark = _population(*arguments, "--engine", "spark", "--spark-master", "local[1]")
     assert spark["bands_ng_ml"] == local["bands_ng_ml"]
     assert spark["mean_ng_ml"] == local["mean_ng_ml"]
+
+
+def test_later_doses_such_as_an_im_top_up() -> None:
+    """IM 4 mg/kg, then an IV top-up of 0.5 mg/kg over 10 min at 20 min (Hornik, a 20-kg child)."""
+    base = ["pk", "simulate", "--model", "hornik", "--weight", "20", "--age", "5"]
+    base += ["--route", "im", "--dose", "4mg/kg", "--times", "0,19,21,30", "--json"]
+    alone = json.loads(runner.invoke(app, base).stdout)
+    topped = runner.invoke(app, [*base, "--then", "iv:0.5mg/kg@20/10"])
+    assert topped.exit_code == 0, topped.output
+    with_top_up = json.loads(topped.stdout)
+    assert with_top_up["concentration_ng_ml"][1] == alone["concentration_ng_ml"][1]
+    assert with_top_up["concentration_ng_ml"][2] > alone["concentration_ng_ml"][2]
+    refused = runner.invoke(app, [*base, "--then", "iv:0.5mg/kg"])
+    assert refused.exit_code == 2
+    assert "route:dose@start_min" in refused.stderr
+
+
+def test_a_population_refuses_mixed_per_kg_and_mg_doses_when_weights_vary() -> None:
+    result = runner.invoke(
+        app,
+        [
+            *("pk", "population", "--model", "domino", "--weight", "50-90", "--route", "iv"),
+            *("--dose", "0.5mg/kg", "--then", "iv:10mg@30", "--subjects", "50"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "every dose per kg or every dose in mg" in result.stderr

@@ -85,10 +85,15 @@ def _regimen(
     steps: str | None,
     stop_min: float | None,
     formulation: str | None,
-) -> Regimen:
+    then: list[str] | None = None,
+) -> tuple[Regimen, bool | None]:
+    """The plan's regimen, and whether its doses were given per kg (None: a mix of both)."""
+    from ketaclinic.cli.pk_inputs import later_dose
     from ketaclinic.pharmacology import Dose, Regimen, iv_infusion_steps, parse_dose_mg
+    from ketaclinic.pharmacology.regimen import dose_is_per_kg
 
     route = _route(route_text)
+    later = [later_dose(text, weight_kg) for text in then or []]
     if steps is not None:
         if route != Route.IV:
             raise InvalidInput("Infusion steps are for the iv route only.", field="steps")
@@ -96,13 +101,20 @@ def _regimen(
             raise InvalidInput(
                 "Give --stop (minutes) with --steps: when the last step ends.", field="stop"
             )
-        return Regimen(iv_infusion_steps(_steps(steps), stop_min))
-    if dose_text is None:
-        raise InvalidInput(
-            "Give --dose (e.g. 0.5mg/kg or 56mg), or --steps for an IV infusion.", field="dose"
-        )
-    amount = parse_dose_mg(dose_text, weight_kg)
-    return Regimen((Dose(route, amount, 0.0, duration_min or 0.0, formulation),))
+        first = iv_infusion_steps(_steps(steps), stop_min)
+        per_kg = [False]
+    else:
+        if dose_text is None:
+            raise InvalidInput(
+                "Give --dose (e.g. 0.5mg/kg or 56mg), or --steps for an IV infusion.",
+                field="dose",
+            )
+        amount = parse_dose_mg(dose_text, weight_kg)
+        first = (Dose(route, amount, 0.0, duration_min or 0.0, formulation),)
+        per_kg = [dose_is_per_kg(dose_text)]
+    per_kg += [flag for _, flag in later]
+    regimen = Regimen(first + tuple(dose for dose, _ in later))
+    return regimen, all(per_kg) if len(set(per_kg)) == 1 else None
 
 
 def register(app: typer.Typer) -> None:
@@ -149,6 +161,14 @@ def simulate_command(
         float | None, typer.Option("--discharge", help="Planned discharge (min).")
     ] = None,
     formulation: Annotated[str | None, typer.Option("--formulation")] = None,
+    then: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--then",
+            help="A later dose, route:dose@start_min[/duration_min], e.g. iv:0.25mg/kg@20/10 "
+            "(repeat for more).",
+        ),
+    ] = None,
     asian: Annotated[bool, typer.Option("--asian")] = False,
     japanese: Annotated[bool, typer.Option("--japanese")] = False,
     effect_half_time: Annotated[
@@ -169,7 +189,7 @@ def simulate_command(
                 "Give one weight for simulate (ranges are for populations).", field="weight"
             )
         covariates = Covariates(weight_kg, age, _sex(sex), asian or japanese, japanese)
-        regimen = _regimen(route, dose, weight_kg, duration, steps, stop, formulation)
+        regimen, _ = _regimen(route, dose, weight_kg, duration, steps, stop, formulation, then)
         prediction = predict_concentration(
             model,
             covariates,
@@ -266,6 +286,14 @@ def population_command(
         typer.Option("--effect-half-time", help="Add the effect site with this t1/2 ke0 (min)."),
     ] = None,
     formulation: Annotated[str | None, typer.Option("--formulation")] = None,
+    then: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--then",
+            help="A later dose, route:dose@start_min[/duration_min], e.g. iv:0.25mg/kg@20/10 "
+            "(repeat for more).",
+        ),
+    ] = None,
     asian: Annotated[bool, typer.Option("--asian")] = False,
     japanese: Annotated[bool, typer.Option("--japanese")] = False,
     workers: Annotated[int | None, typer.Option("--workers")] = None,
@@ -293,7 +321,6 @@ def population_command(
         simulate_population,
         write_population,
     )
-    from ketaclinic.pharmacology.regimen import dose_is_per_kg
 
     try:
         if engine not in ("local", "spark"):
@@ -303,7 +330,13 @@ def population_command(
         weight_kg, weight_range = _weight(weight)
         age_years, age_range = (None, None) if age is None else number_or_range(age, "age", "years")
         covariates = Covariates(weight_kg, age_years, _sex(sex), asian or japanese, japanese)
-        regimen = _regimen(route, dose, weight_kg, duration, steps, stop, formulation)
+        regimen, per_kg = _regimen(route, dose, weight_kg, duration, steps, stop, formulation, then)
+        if per_kg is None and (weight_range is not None or covariates_file is not None):
+            raise InvalidInput(
+                "Give every dose per kg or every dose in mg when weights vary, so each subject's "
+                "doses are computed one way.",
+                field="then",
+            )
         time_list = _times(times) or default_times_min(regimen).tolist()
         wanted = tuple(float(p) for p in percentiles.split(","))
         request = PopulationRequest(
@@ -321,7 +354,7 @@ def population_command(
             covariate_table=(
                 None if covariates_file is None else read_covariate_table(covariates_file)
             ),
-            per_kg_doses=dose is not None and steps is None and dose_is_per_kg(dose),
+            per_kg_doses=bool(per_kg),
             observations=observations,
             effect_half_time_min=effect_half_time,
         )

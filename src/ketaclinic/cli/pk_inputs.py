@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ketaclinic.clinical.vocabulary import Sex
+from ketaclinic.clinical.vocabulary import Route, Sex
 from ketaclinic.errors import InvalidInput
-from ketaclinic.pharmacology import Covariates
+from ketaclinic.pharmacology import Covariates, Dose, parse_dose_mg
+from ketaclinic.pharmacology.regimen import dose_is_per_kg
 
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"0", "false", "no", "n", ""}
@@ -32,6 +33,28 @@ def number_or_range(text: str, field: str, unit: str) -> tuple[float, tuple[floa
             f"{field.capitalize()} '{text}' must be {unit} (e.g. 70) or a range (e.g. 50-100).",
             field=field,
         ) from None
+
+
+def later_dose(text: str, weight_kg: float) -> tuple[Dose, bool]:
+    """``im:0.5mg/kg@20`` or ``iv:10mg@30/15`` (route:dose@start_min[/duration_min]) -> the dose
+    and whether it was per kg."""
+    try:
+        route_text, rest = text.split(":", 1)
+        dose_text, timing = rest.split("@", 1)
+        start_text, _, duration_text = timing.partition("/")
+        route = Route(route_text.strip().lower())
+        start_min = float(start_text)
+        duration_min = float(duration_text) if duration_text else 0.0
+    except ValueError:
+        raise InvalidInput(
+            f"Later dose '{text}' must be route:dose@start_min or route:dose@start_min/duration_min"
+            ", e.g. im:0.5mg/kg@20 or iv:10mg@30/15 (routes: "
+            + ", ".join(r.value for r in Route)
+            + ").",
+            field="then",
+        ) from None
+    amount = parse_dose_mg(dose_text, weight_kg)
+    return Dose(route, amount, start_min, duration_min), dose_is_per_kg(dose_text)
 
 
 def _flag(value: str, column: str, line: int) -> bool:
