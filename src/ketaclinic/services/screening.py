@@ -27,11 +27,13 @@ from ketaclinic.errors import InvalidInput, NotFound, PermissionDenied
 from ketaclinic.services.audit import record_event
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.patients import get_patient_row
+from ketaclinic.services.safety import suicide_screen_followup
 from ketaclinic.services.screening_facts import (
     ScreeningStatements,
     parse_treatment,
     screening_input_from_record,
 )
+from ketaclinic.services.screening_policy import clinic_screening_policy
 from ketaclinic.storage.database import atomic
 from ketaclinic.storage.tables.planning import EligibilityOverrideRow, ScreeningRow
 from ketaclinic.storage.tables.types import new_id
@@ -142,8 +144,11 @@ def screen_patient(
         else parse(ScreeningStatements, statements)
     )
     with atomic(db):
-        facts, provenance = screening_input_from_record(db, patient_id, treatment, ctx.now, stated)
-        decision = screen(facts)
+        policy = clinic_screening_policy(db, parse_treatment(treatment))
+        facts, provenance = screening_input_from_record(
+            db, patient_id, treatment, ctx.now, stated, policy
+        )
+        decision = screen(facts, policy=policy)
         row = _store(db, ctx, patient_id, facts, provenance, decision, screening_id=screening_id)
         record_event(
             db,
@@ -155,7 +160,32 @@ def screen_patient(
             detail={"treatment": row.treatment, "decision": row.decision},
             now=ctx.now,
         )
+        _route_suicide_screen(db, ctx, patient_id, facts, decision, row.id)
         return to_screening_record(row)
+
+
+_SUICIDE_RULES = ("suicide-phq9-item9", "suicide-cssrs")
+
+
+def _route_suicide_screen(
+    db: Session,
+    ctx: RequestContext,
+    patient_id: str,
+    facts: ScreeningInput,
+    decision: EligibilityDecision,
+    screening_id: str,
+) -> None:
+    """A positive suicide screen found at screening goes the way a positive form does: the
+    same-day risk-assessment task and flag (once per patient and day), never an exclusion."""
+    fired = {f.rule_id for f in decision.findings if f.status == "present"}
+    if not fired & set(_SUICIDE_RULES):
+        return
+    suicide_screen_followup(
+        db, ctx, patient_id, screened_at=ctx.now,
+        phq9_item9=facts.phq9_item9 if "suicide-phq9-item9" in fired else None,
+        cssrs_risk=facts.cssrs_screener_risk if "suicide-cssrs" in fired else None,
+        related_id=screening_id,
+    )  # fmt: skip
 
 
 def override_screening(
@@ -208,7 +238,10 @@ def override_screening(
                 overridden_at=ctx.now,
             )
         )
-        decision = screen(record.facts, (*record.decision.overrides, override))
+        # Judged by the same clinic policy as the screening it overrides.
+        decision = screen(
+            record.facts, (*record.decision.overrides, override), record.decision.policy
+        )
         row = _store(
             db,
             ctx,
@@ -361,7 +394,10 @@ def preview_screening_input(
         else parse(ScreeningStatements, statements)
     )
     with atomic(db):
-        facts, provenance = screening_input_from_record(db, patient_id, treatment, ctx.now, stated)
+        policy = clinic_screening_policy(db, parse_treatment(treatment))
+        facts, provenance = screening_input_from_record(
+            db, patient_id, treatment, ctx.now, stated, policy
+        )
         record_event(
             db,
             ctx.actor,

@@ -11,7 +11,7 @@ that contradicts the record is refused. Every known fact's origin is returned (`
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +25,7 @@ from ketaclinic.clinical.eligibility import (
     ScreeningInput,
     Treatment,
 )
+from ketaclinic.clinical.eligibility.policy import DATED_FACTS, ScreeningPolicy
 from ketaclinic.clinical.record import age_years, parse
 from ketaclinic.clinical.treatment_resistance import AntidepressantTrial
 from ketaclinic.clinical.vitals import VitalKind
@@ -68,10 +69,13 @@ class ScreeningStatements(BaseModel):
     urinary_symptoms: bool | None = None
     sleep_apnoea_risk: Literal["low", "intermediate", "high"] | None = None
     hepatic_impairment: Literal["none", "mild", "moderate", "severe"] | None = None
+    # The clinician's judgement that blood pressure is (not) controlled on treatment.
+    hypertension_uncontrolled: bool | None = None
     takes_no_medicines: bool = False
     no_antidepressant_trials: bool = False
     # Asked at the screening interview when no form is on record; a recorded form takes
-    # precedence and a different stated answer is refused (record the new form instead).
+    # precedence and a different stated answer is refused (record the new form instead), unless
+    # the form is older than the clinic policy accepts: then today's answer is used.
     phq9_item9: int | None = Field(default=None, ge=0, le=3)
     cssrs_screener_risk: Literal["low", "moderate", "high"] | None = None
 
@@ -116,7 +120,7 @@ def _latest_response(
 
 
 def _baseline_bp(
-    db: Session, patient_id: str, on: datetime, provenance: dict[str, str]
+    db: Session, patient_id: str, on: datetime, provenance: dict[str, str], dates: dict[str, date]
 ) -> BloodPressure | None:
     systolic = _latest_observation(db, patient_id, VitalKind.SYSTOLIC_MMHG.value, on)
     if systolic is None:
@@ -136,6 +140,7 @@ def _baseline_bp(
         {"systolic_mmhg": round(systolic.value), "diastolic_mmhg": round(diastolic.value)},
     )
     provenance["baseline_bp"] = f"record: blood pressure taken {systolic.observed_at.isoformat()}"
+    dates["baseline_bp"] = systolic.observed_at.date()
     return value
 
 
@@ -178,12 +183,15 @@ def screening_input_from_record(
     treatment: Treatment | str,
     on: datetime,
     statements: ScreeningStatements | None = None,
+    policy: ScreeningPolicy | None = None,
 ) -> tuple[ScreeningInput, dict[str, str]]:
     """What the stored record (plus the screener's statements) says, as screening facts.
 
-    Returns the input and, for each fact that is known, where it came from. Pure reading: no
-    audit entry (``screen_patient`` writes one for the whole screening).
+    Returns the input and, for each fact that is known, where it came from, with the date each
+    measurement was taken (``measured_on``; the rules treat one older than ``policy`` allows as
+    missing). Pure reading: no audit entry (``screen_patient`` writes one for the screening).
     """
+    dates: dict[str, date] = {}
     stated = statements or ScreeningStatements()
     patient = get_patient_row(db, patient_id)
     provenance: dict[str, str] = {
@@ -212,7 +220,8 @@ def screening_input_from_record(
         if row is not None:
             facts[kind] = row.value
             provenance[kind] = f"record: measured {row.observed_at.isoformat()}"
-    facts["baseline_bp"] = _baseline_bp(db, patient_id, on, provenance)
+            dates[kind] = row.observed_at.date()
+    facts["baseline_bp"] = _baseline_bp(db, patient_id, on, provenance, dates)
 
     for name, condition in (
         ("pregnant", ConditionId.PREGNANCY),
@@ -245,17 +254,32 @@ def screening_input_from_record(
     facts["sleep_apnoea_risk"] = _merge(
         "sleep_apnoea_risk", None, stated.sleep_apnoea_risk, provenance, ""
     )
+    facts["hypertension_uncontrolled"] = _merge(
+        "hypertension_uncontrolled", None, stated.hypertension_uncontrolled, provenance, ""
+    )
     facts["antidepressant_trials"] = _trials(db, patient_id, stated, provenance)
     facts["current_medications"] = _medications(db, patient_id, on, stated, provenance)
-    recorded = _questionnaire_facts(db, patient_id, on, provenance)
+    recorded = _questionnaire_facts(db, patient_id, on, provenance, dates)
     for name in ("phq9_item9", "cssrs_screener_risk"):
+        from_record, said = recorded.get(name), getattr(stated, name)
+        limit = None if policy is None or name not in DATED_FACTS else policy.max_age_days(name)
+        taken = dates.get(name)
+        too_old = taken is not None and limit is not None and (on.date() - taken).days > limit
+        if said is not None and taken is not None and too_old:
+            # Too old to use: today's answer replaces it (the form stays on record).
+            provenance[name] = (
+                f"stated by the screener (the form on record, of {taken.isoformat()}, is "
+                f"older than the {limit} days the clinic policy accepts)"
+            )
+            facts[name], dates[name] = said, on.date()
+            continue
         facts[name] = _merge(
-            name,
-            recorded.get(name),
-            getattr(stated, name),
-            provenance,
-            provenance.get(name, "").removeprefix("record: "),
+            name, from_record, said, provenance, provenance.get(name, "").removeprefix("record: ")
         )
+        if from_record is None and said is not None:
+            dates[name] = on.date()
+    facts["screened_on"] = on.date()
+    facts["measured_on"] = {k: v for k, v in dates.items() if k != "height_cm"}
     return parse(ScreeningInput, facts), provenance
 
 
@@ -338,7 +362,7 @@ def _medications(
 
 
 def _questionnaire_facts(
-    db: Session, patient_id: str, on: datetime, provenance: dict[str, str]
+    db: Session, patient_id: str, on: datetime, provenance: dict[str, str], dates: dict[str, date]
 ) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     phq9 = _latest_response(db, patient_id, "phq9", on)
@@ -352,6 +376,7 @@ def _questionnaire_facts(
         if item9 is not None:
             facts["phq9_item9"] = round(item9)
             provenance["phq9_item9"] = f"record: PHQ-9 of {phq9.administered_at.isoformat()}"
+            dates["phq9_item9"] = phq9.administered_at.date()
     cssrs = _latest_response(db, patient_id, "cssrs-screener", on)
     risk = None if cssrs is None else cssrs.extras.get("risk")
     if cssrs is not None and risk is not None:
@@ -360,4 +385,5 @@ def _questionnaire_facts(
         provenance["cssrs_screener_risk"] = (
             f"record: C-SSRS screener of {cssrs.administered_at.isoformat()} ({risk})"
         )
+        dates["cssrs_screener_risk"] = cssrs.administered_at.date()
     return facts

@@ -12,12 +12,19 @@ Decision order (most serious first):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from ketaclinic import CLINICAL_DISCLAIMER
+from ketaclinic.clinical.eligibility.policy import (
+    DATED_FACTS,
+    RuleContext,
+    ScreeningPolicy,
+    default_screening_policy,
+)
 from ketaclinic.clinical.eligibility.rules import Rule, RuleClass, rule_set_for
 from ketaclinic.clinical.eligibility.screening_input import ScreeningInput
 from ketaclinic.clinical.overrides import Override, override_for
@@ -76,6 +83,8 @@ class EligibilityDecision(BaseModel):
     findings: tuple[Finding, ...]
     checked_absent: tuple[str, ...]
     overrides: tuple[Override, ...]
+    # The clinic policy values the rules read (gate, cuts, maximum ages), kept with the decision.
+    policy: ScreeningPolicy | None = None
     notice: str = CLINICAL_DISCLAIMER
 
     @property
@@ -94,14 +103,20 @@ class EligibilityDecision(BaseModel):
             )
 
 
-def _finding(rule: Rule, facts: ScreeningInput, overrides: Sequence[Override]) -> Finding | None:
-    verdict = rule.when.evaluate(facts)
+def _finding(
+    rule: Rule, facts: ScreeningInput, overrides: Sequence[Override], ctx: RuleContext
+) -> Finding | None:
+    verdict = rule.when.evaluate(facts, ctx)
     details = "; ".join(verdict.details)
+    chosen = rule.option(ctx.policy.rule_classes.get(rule.id))
+    rule_class = rule.rule_class if chosen is None else chosen.rule_class
+    source = rule.source if chosen is None else chosen.source
     common = {
         "rule_id": rule.id,
         "title": rule.title,
-        "citation": rule.source.short(),
-        "verified": rule.source.verified,
+        "citation": source.short()
+        + ("; class chosen by the clinic where sources differ" if chosen else ""),
+        "verified": source.verified,
     }
     if verdict.value is None:
         missing = verdict.missing or ("a fact this rule needs",)
@@ -114,7 +129,7 @@ def _finding(rule: Rule, facts: ScreeningInput, overrides: Sequence[Override]) -
             action=rule.missing_action or f"Record {'; '.join(missing)}, then screen again.",
             missing=missing,
         )
-    if rule.rule_class is RuleClass.INCLUSION:
+    if rule_class is RuleClass.INCLUSION:
         status: FindingStatus = "met" if verdict.value else "not-met"
     elif verdict.value:
         status = "present"
@@ -124,7 +139,7 @@ def _finding(rule: Rule, facts: ScreeningInput, overrides: Sequence[Override]) -
     reason = rule.explanation + (f" Found: {details}." if details else "")
     return Finding(
         **common,
-        rule_class=rule.rule_class,
+        rule_class=rule_class,
         status=status,
         reason=reason,
         action=rule.action,
@@ -161,13 +176,46 @@ def _summary(decision: DecisionClass, findings: Sequence[Finding]) -> str:
     return f"{decision.value}: {parts}{tail}."
 
 
-def screen(facts: ScreeningInput, overrides: Sequence[Override] = ()) -> EligibilityDecision:
-    """Apply the treatment's rule set; overrides cover the rule ids they name."""
+def _too_old(
+    facts: ScreeningInput, policy: ScreeningPolicy
+) -> tuple[ScreeningInput, dict[str, str], dict[str, date]]:
+    """Facts measured longer ago than the clinic policy allows count as missing, with why."""
+    dates = facts.measured_on
+    measured = {} if dates is None else dates.model_dump(exclude_none=True)
+    stale: dict[str, str] = {}
+    if facts.screened_on is not None:
+        for fact in DATED_FACTS:
+            when, limit = measured.get(fact), policy.max_age_days(fact)
+            if when is None or limit is None or getattr(facts, fact) is None:
+                continue
+            age = (facts.screened_on - when).days
+            if age > limit:
+                stale[fact] = (
+                    f"the latest, of {when.isoformat()}, is {age} days old and the clinic "
+                    f"policy accepts {limit}: measure again"
+                )
+    usable = facts.model_copy(update=dict.fromkeys(stale)) if stale else facts
+    return usable, stale, measured
+
+
+def screen(
+    facts: ScreeningInput,
+    overrides: Sequence[Override] = (),
+    policy: ScreeningPolicy | None = None,
+) -> EligibilityDecision:
+    """Apply the treatment's rule set; overrides cover the rule ids they name.
+
+    ``policy`` holds the clinic's values the rules read (the service passes the clinic's; without
+    one, the sourced defaults of ``clinic_policy.yaml`` apply).
+    """
     rule_set = rule_set_for(facts.treatment)
+    policy = policy or default_screening_policy(facts.treatment)
+    usable, stale, measured = _too_old(facts, policy)
+    ctx = RuleContext(policy=policy, measured_on=measured, stale=stale)
     findings: list[Finding] = []
     absent: list[str] = []
     for rule in rule_set.rules:
-        finding = _finding(rule, facts, overrides)
+        finding = _finding(rule, usable, overrides, ctx)
         if finding is None:
             absent.append(rule.id)
         else:
@@ -184,4 +232,5 @@ def screen(facts: ScreeningInput, overrides: Sequence[Override] = ()) -> Eligibi
         findings=tuple(findings),
         checked_absent=tuple(absent),
         overrides=used,
+        policy=policy,
     )

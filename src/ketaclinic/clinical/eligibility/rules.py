@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ketaclinic.clinical.eligibility.conditions import Condition
 from ketaclinic.clinical.eligibility.screening_input import Treatment
@@ -19,6 +19,15 @@ class RuleClass(StrEnum):
     CAUTION = "caution"
     INCLUSION = "inclusion"
     MISSING_INFORMATION = "missing-information"
+
+
+class ClassOption(BaseModel):
+    """One source's class for a rule where sources differ; the clinic chooses among them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    rule_class: RuleClass = Field(alias="class")
+    source: Source
 
 
 class Rule(BaseModel):
@@ -39,6 +48,19 @@ class Rule(BaseModel):
     when: Condition
     missing_action: str | None = None
     source: Source
+    # Where sources give the rule different classes: each with its source. ``class`` (with
+    # ``source``) is the default; a clinic may choose another option (a clinic setting).
+    class_options: tuple[ClassOption, ...] = ()
+
+    @model_validator(mode="after")
+    def _default_is_an_option(self) -> Rule:
+        if self.class_options and self.rule_class not in {o.rule_class for o in self.class_options}:
+            raise ValueError(f"{self.id}: its class must be one of its class_options")
+        return self
+
+    def option(self, chosen: str | None) -> ClassOption | None:
+        """The class option a clinic chose (None: the rule's default class and source)."""
+        return next((o for o in self.class_options if o.rule_class.value == chosen), None)
 
 
 class RuleFile(BaseModel):

@@ -8,6 +8,7 @@ reconciled, ``[]`` means the patient takes none.
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Literal
 
@@ -68,6 +69,15 @@ class BloodPressure(_Strict):
         return self
 
 
+class MeasuredOn(_Strict):
+    """When the dated facts were measured (or answered), to judge whether they are too old."""
+
+    baseline_bp: date | None = None
+    weight_kg: date | None = None
+    phq9_item9: date | None = None
+    cssrs_screener_risk: date | None = None
+
+
 class ScreeningInput(_Strict):
     treatment: Treatment
     patient_ref: str | None = Field(default=None, description="Free reference, echoed back.")
@@ -93,6 +103,13 @@ class ScreeningInput(_Strict):
         default=None, description="STOP-BANG risk category."
     )
     hepatic_impairment: Literal["none", "mild", "moderate", "severe"] | None = None
+    hypertension_uncontrolled: bool | None = Field(
+        default=None,
+        description="The clinician judges blood pressure not controlled (true) or controlled.",
+    )
+    # With both dates, a measurement older than the clinic policy allows counts as missing.
+    screened_on: date | None = None
+    measured_on: MeasuredOn | None = None
 
     @model_validator(mode="after")
     def _no_contradictions(self) -> ScreeningInput:
