@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.policy import default_policy
 from ketaclinic.errors import InvalidInput, RuleViolation
-from ketaclinic.services import measurement, safety, sessions
+from ketaclinic.services import measurement, safety, safety_tasks, sessions
 from support.clinic import PRESCRIBER
 
 
@@ -149,11 +149,15 @@ def test_a_positive_cssrs_in_session_alerts_and_creates_the_task(db: Session) ->
 def test_tasks_are_completed_and_flags_resolved_with_a_note(db: Session) -> None:
     pid = new_patient(db)
     outcome = safety.record_misuse_signal(db, at(5), pid, "craving-reported", "Reports craving.")
-    safety.complete_task(db, at(6, PRESCRIBER), outcome.task_ids[0], note="Discussed; plan kept.")
-    safety.resolve_flag(db, at(7, PRESCRIBER), outcome.flag_ids[0], note="Reviewed in clinic.")
+    safety_tasks.complete_task(
+        db, at(6, PRESCRIBER), outcome.task_ids[0], note="Discussed; plan kept."
+    )
+    safety_tasks.resolve_flag(
+        db, at(7, PRESCRIBER), outcome.flag_ids[0], note="Reviewed in clinic."
+    )
     assert safety.open_tasks(db, patient_id=pid) == []
     assert safety.open_flags(db, patient_id=pid) == []
     with pytest.raises(RuleViolation, match="already done"):
-        safety.complete_task(db, at(8), outcome.task_ids[0], note="again")
+        safety_tasks.complete_task(db, at(8), outcome.task_ids[0], note="again")
     with pytest.raises(InvalidInput, match="short note"):
-        safety.resolve_flag(db, at(8), outcome.flag_ids[0], note="")
+        safety_tasks.resolve_flag(db, at(8), outcome.flag_ids[0], note="")

@@ -6,12 +6,18 @@ layout, unverified against the current form). Generation fills every field the s
 the patient record (name, birth date, sex, medication classes), the consent register (REMS
 enrolment) and the clinic's setting can answer; the rest stays empty for the clinician, and the
 form cannot be finalised until nothing required is missing.
+
+A form is regenerated when the record changes after discharge (an adverse event recorded later):
+the clinician's answers and corrections are kept (``clinician_answers``), except that an event the
+adverse-event register now records (a serious event, respiratory depression) cannot be answered
+away. A finalised form is never changed; ``refresh_after_adverse_event`` reports what it misses so
+the safety service can raise a correction task.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -48,6 +54,8 @@ _CLASS_FIELDS = {
 _CLINICIAN_FIELDS = frozenset(
     {"monitoring_hcp_phone", "monitoring_hcp_email", "setting_name", "setting_address"}
 )
+# Event fields the adverse-event register decides once it records the event.
+_EVENT_FIELDS = ("serious_adverse_event", "respiratory_depression")
 
 
 @dataclass(frozen=True)
@@ -110,36 +118,15 @@ def generate_form(
     """Create (or refresh, while not finalised) the form of a closed esketamine session."""
     with atomic(db):
         session = session_row(db, session_id)
-        record = load_record(db, session)
-        if record.state not in (SessionState.DISCHARGED, SessionState.ABORTED):
-            raise RuleViolation(
-                "The REMS form is filled when the session ends (discharged or aborted); "
-                f"this one is '{record.state.value}'.",
-                field="session",
-            )
-        patient = db.get(PatientRow, session.patient_id)
-        assert patient is not None
-        supervised_by = record.dosing.supervised_by if record.dosing else None
-        base_setting = setting or core.RemsSetting(monitoring_hcp_name=supervised_by)
-        form = core.form_from_record(
-            record,
-            _patient_facts(db, patient, session),
-            base_setting,
-            clinic_policy(db, record.protocol_kind),
-            safety.adverse_events(db, session_id=session_id),
-        )
+        form = _form_from_session(db, session, setting)
         existing = db.scalars(
             select(RemsFormRow).where(RemsFormRow.session_id == session_id)
         ).first()
         if existing is not None:
             if existing.finalised_at is not None:
                 raise RuleViolation("The REMS form is finalised; it cannot be regenerated.")
-            answered = {
-                k: v
-                for k, v in existing.fields.items()
-                if v is not None and (getattr(form, k, None) is None or k in _CLINICIAN_FIELDS)
-            }
-            form = core.with_answers(form, **(answered if setting is None else {}))
+            if setting is None:
+                form = core.with_answers(form, **_kept_answers(existing, form))
             existing.fields, existing.updated_at = form.model_dump(mode="json"), ctx.now
         else:
             assert form.due_date is not None
@@ -159,6 +146,82 @@ def generate_form(
     return form
 
 
+def _form_from_session(
+    db: Session, session: SupervisedSessionRow, setting: core.RemsSetting | None
+) -> core.RemsMonitoringForm:
+    """What the record says now (refused while the session is still running)."""
+    record = load_record(db, session)
+    if record.state not in (SessionState.DISCHARGED, SessionState.ABORTED):
+        raise RuleViolation(
+            "The REMS form is filled when the session ends (discharged or aborted); "
+            f"this one is '{record.state.value}'.",
+            field="session",
+        )
+    patient = db.get(PatientRow, session.patient_id)
+    assert patient is not None
+    supervised_by = record.dosing.supervised_by if record.dosing else None
+    return core.form_from_record(
+        record,
+        _patient_facts(db, patient, session),
+        setting or core.RemsSetting(monitoring_hcp_name=supervised_by),
+        clinic_policy(db, record.protocol_kind),
+        safety.adverse_events(db, session_id=session.id),
+    )
+
+
+def _kept_answers(existing: RemsFormRow, form: core.RemsMonitoringForm) -> dict[str, Any]:
+    """The clinician's answers and corrections to carry over a regeneration."""
+    # Forms stored before answers were kept apart: an answer is a value the record cannot give.
+    legacy = {
+        k: v
+        for k, v in existing.fields.items()
+        if v is not None and (getattr(form, k, None) is None or k in _CLINICIAN_FIELDS)
+    }
+    kept = legacy | dict(existing.clinician_answers or {})
+    for name in _EVENT_FIELDS:
+        if getattr(form, name) is True:  # the register records it: it cannot be answered away
+            kept.pop(name, None)
+    if form.serious_adverse_event:
+        kept.pop("serious_adverse_event_description", None)
+    return kept
+
+
+@dataclass(frozen=True)
+class LateEvent:
+    """What a finalised form misses after an adverse event recorded later."""
+
+    finalised_at: datetime
+    submitted: bool
+    fields: tuple[str, ...]
+
+
+def refresh_after_adverse_event(
+    db: Session, ctx: RequestContext, session_id: str
+) -> LateEvent | None:
+    """Bring the session's REMS form up to date after an adverse event was recorded.
+
+    No form yet (the session is running, or gave no device): nothing to do, the form is made at
+    the end. An open form is regenerated, keeping the clinician's answers. A finalised form is
+    left as it was signed; the event fields it now gets wrong are returned for a correction task.
+    """
+    row = db.scalars(select(RemsFormRow).where(RemsFormRow.session_id == session_id)).first()
+    if row is None:
+        return None
+    if row.finalised_at is None:
+        generate_form(db, ctx, session_id)
+        return None
+    now = _form_from_session(db, session_row(db, session_id), None)
+    signed = _form(row)
+    wrong = tuple(
+        name
+        for name in (*_EVENT_FIELDS, "serious_adverse_event_description")
+        if getattr(now, name) and getattr(now, name) != getattr(signed, name)
+    )
+    if not wrong:
+        return None
+    return LateEvent(row.finalised_at, row.submitted_at is not None, wrong)
+
+
 def get_form(db: Session, ctx: RequestContext, session_id: str) -> core.RemsMonitoringForm:
     row = _row(db, session_id)
     record_event(
@@ -176,6 +239,10 @@ def answer_form(
         row = _row(db, session_id)
         form = core.with_answers(_form(row), **answers)
         row.fields, row.updated_at = form.model_dump(mode="json"), ctx.now
+        row.clinician_answers = {
+            **(row.clinician_answers or {}),
+            **{k: form.model_dump(mode="json")[k] for k in answers},
+        }
         record_event(
             db, ctx.actor, "rems.form.answer", "rems_form", session_id,
             patient_id=row.patient_id, detail={"fields": sorted(answers)}, now=ctx.now,

@@ -17,7 +17,11 @@ from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.policy import ProtocolKind
 from ketaclinic.clinical.questionnaires import ScoreResult
-from ketaclinic.clinical.safety.adverse_events import AdverseEvent, record_adverse_event
+from ketaclinic.clinical.safety.adverse_events import (
+    AdverseEvent,
+    record_adverse_event,
+    rems_correction_task,
+)
 from ketaclinic.clinical.safety.surveillance import (
     BladderScreen,
     CoursePhase,
@@ -28,7 +32,7 @@ from ketaclinic.clinical.safety.surveillance import (
     suicide_screen_outcome,
 )
 from ketaclinic.clinical.safety.tasks import Flag, Task, TaskKind
-from ketaclinic.errors import InvalidInput, NotFound, RuleViolation
+from ketaclinic.errors import InvalidInput, NotFound
 from ketaclinic.services.audit import record_event
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.patients import get_patient_row
@@ -142,6 +146,7 @@ def record_adverse_event_for(
             )
         )  # fmt: skip
         db.flush()
+        tasks += _rems_follow_up(db, ctx, event, clinician)
         task_ids, flag_ids = _store(db, ctx, tasks, flags)
         record_event(
             db, ctx.actor, "safety.adverse_event.record", "adverse_event", event.id,
@@ -150,6 +155,26 @@ def record_adverse_event_for(
             now=ctx.now,
         )  # fmt: skip
     return SafetyOutcome(event.id, task_ids, flag_ids)
+
+
+def _rems_follow_up(
+    db: Session, ctx: RequestContext, event: AdverseEvent, clinician: str | None
+) -> list[Task]:
+    """An event of a closed esketamine session updates its REMS form, or (finalised) a task."""
+    if event.session_id is None:
+        return []
+    # Imported here: the REMS service reads this module's adverse events.
+    from ketaclinic.services import rems
+
+    late = rems.refresh_after_adverse_event(db, ctx, event.session_id)
+    if late is None:
+        return []
+    task = rems_correction_task(
+        event, finalised_at=late.finalised_at, submitted=late.submitted, fields=late.fields,
+        policy=clinic_policy(db, ProtocolKind.INTRANASAL_ESKETAMINE),
+        responsible_clinician=clinician,
+    )  # fmt: skip
+    return [task]
 
 
 def adverse_events(
@@ -351,37 +376,3 @@ def open_flags(db: Session, *, patient_id: str | None = None) -> list[SafetyFlag
     if patient_id is not None:
         query = query.where(SafetyFlagRow.patient_id == patient_id)
     return list(db.scalars(query.order_by(SafetyFlagRow.raised_at, SafetyFlagRow.id)))
-
-
-def complete_task(db: Session, ctx: RequestContext, task_id: str, *, note: str) -> None:
-    if len(note.strip()) < 3:
-        raise InvalidInput("Write what was done (a short note).", field="note")
-    with atomic(db):
-        row = db.get(SafetyTaskRow, task_id)
-        if row is None:
-            raise NotFound(f"No task {task_id}.", field="task_id")
-        if row.status != "open":
-            raise RuleViolation(f"Task {task_id} is already done.", field="task_id")
-        row.status, row.completed_by, row.completed_at = "done", ctx.actor.display_name, ctx.now
-        row.completion_note, row.updated_at = note.strip(), ctx.now
-        record_event(
-            db, ctx.actor, "safety.task.complete", "safety_task", task_id,
-            patient_id=row.patient_id, detail={"kind": row.kind}, now=ctx.now,
-        )  # fmt: skip
-
-
-def resolve_flag(db: Session, ctx: RequestContext, flag_id: str, *, note: str) -> None:
-    if len(note.strip()) < 3:
-        raise InvalidInput("Write why the flag is resolved (a short note).", field="note")
-    with atomic(db):
-        row = db.get(SafetyFlagRow, flag_id)
-        if row is None:
-            raise NotFound(f"No flag {flag_id}.", field="flag_id")
-        if row.status != "open":
-            raise RuleViolation(f"Flag {flag_id} is already resolved.", field="flag_id")
-        row.status, row.resolved_by, row.resolved_at = "resolved", ctx.actor.display_name, ctx.now
-        row.resolution_note, row.updated_at = note.strip(), ctx.now
-        record_event(
-            db, ctx.actor, "safety.flag.resolve", "safety_flag", flag_id,
-            patient_id=row.patient_id, detail={"kind": row.kind}, now=ctx.now,
-        )  # fmt: skip

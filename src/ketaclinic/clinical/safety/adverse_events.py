@@ -197,3 +197,36 @@ def record_adverse_event(
         )
     ]
     return event, tasks, flags
+
+
+def rems_correction_task(
+    event: AdverseEvent,
+    *,
+    finalised_at: datetime,
+    submitted: bool,
+    fields: tuple[str, ...],
+    policy: EffectivePolicy,
+    responsible_clinician: str | None,
+) -> Task:
+    """A task to correct a REMS monitoring form that was finalised before this event was known.
+
+    The finalised form is never rewritten (it may already be with the REMS); the prescriber
+    corrects it with the REMS, within the window the REMS gives for reporting the session.
+    """
+    serious = "serious " if event.is_serious else ""
+    where = "already submitted to the REMS" if submitted else "finalised, not yet submitted"
+    return Task(
+        kind=TaskKind.REMS_FORM_CORRECTION,
+        patient_id=event.patient_id,
+        due_at=days_later(event.recorded_at, policy.number("serious_event_report_due_days")),
+        reason=(
+            f"A {serious}adverse event ({event.verbatim_term}) was recorded after this session's "
+            f"REMS monitoring form was finalised on {finalised_at:%Y-%m-%d %H:%M} UTC ({where}); "
+            f"the form is wrong on: {', '.join(f.replace('_', ' ') for f in fields)}. "
+            "Send the REMS a corrected form."
+        ),
+        source=policy.source("serious_event_report_due_days"),
+        assignee_role="prescriber",
+        assignee=responsible_clinician,
+        related_id=event.id,
+    )

@@ -17,6 +17,8 @@ class TaskKind(StrEnum):
     BLADDER_REFERRAL = "bladder-referral"
     BLADDER_SCREEN = "bladder-screen"
     PRESCRIBER_MISUSE_REVIEW = "prescriber-misuse-review"
+    # An event recorded after the session's REMS form was finalised: correct it with the REMS.
+    REMS_FORM_CORRECTION = "rems-form-correction"
 
 
 class FlagKind(StrEnum):
