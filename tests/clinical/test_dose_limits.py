@@ -142,3 +142,19 @@ def test_mdsi_may_start_at_56_mg_for_tolerability() -> None:
     )
     assert (dose.dose_mg, dose.devices, dose.device_offsets_min) == (56, 2, (0, 5))
     assert calculate_dose("esketamine-mdsi", 70, first_session=True).dose_mg == 84
+
+
+def test_the_dose_shows_when_the_weight_was_measured_and_warns_when_it_is_old() -> None:
+    from datetime import date
+
+    fresh = calculate_dose(
+        "iv-racemic-thrice-weekly", 80, weight_measured_on=date(2026, 3, 1),
+        session_on=date(2026, 3, 4), max_weight_age_days=30,
+    )  # fmt: skip
+    assert fresh.weight_measured_on == date(2026, 3, 1)
+    assert not any("weigh the patient" in w for w in fresh.warnings)
+    old = calculate_dose(
+        "iv-racemic-thrice-weekly", 80, weight_measured_on=date(2026, 1, 1),
+        session_on=date(2026, 3, 4), max_weight_age_days=30,
+    )  # fmt: skip
+    assert any("2026-01-01, 62 days from the session" in w for w in old.warnings)

@@ -198,3 +198,22 @@ def test_the_policy_page_lines_show_sourced_and_clinic_values_with_sources(
     assert not ceiling.verified
     assert ("esketamine-trd", "limits.max_mg_per_session") not in lines
     assert lines[("esketamine-trd", "limits.min_interval_days")].sourced_value == 2
+
+
+def test_an_old_weight_warns_for_a_later_session_and_is_refused_on_the_day(
+    db: Session, ctx: RequestContext
+) -> None:
+    # Weighed and screened 35 days before Monday 2 March 2026; the clinic accepts 30 days.
+    earlier = context(ctx.actor, ctx.now - timedelta(days=35))
+    pid = _screened(db, earlier)
+    doctor = context(PRESCRIBER)
+    ahead = planning.create_plan(db, doctor, pid, IV3, date(2026, 3, 9))
+    db.commit()
+    dose = ahead.first_dose
+    assert dose.weight_measured_on == earlier.now.date()
+    assert any(
+        "42 days from the session" in w and "weigh the patient again" in w for w in dose.warnings
+    )
+    with pytest.raises(InvalidInput, match="Weigh the patient before dosing") as refused:
+        planning.create_plan(db, doctor, pid, IV3, date(2026, 3, 2))
+    assert refused.value.field == "weight"

@@ -21,11 +21,12 @@ from ketaclinic.clinical.overrides import Override
 from ketaclinic.clinical.protocols import Protocol
 from ketaclinic.clinical.record import age_years
 from ketaclinic.clinical.vocabulary import Sex
-from ketaclinic.errors import NotFound, PermissionDenied
+from ketaclinic.errors import InvalidInput, NotFound, PermissionDenied
 from ketaclinic.services.audit import record_event
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.patients import get_patient_row
-from ketaclinic.services.protocol_settings import effective_protocol
+from ketaclinic.services.policy import clinic_policy
+from ketaclinic.services.protocol_settings import effective_protocol, kind_of
 from ketaclinic.storage.tables.measurements import ObservationRow
 from ketaclinic.storage.tables.planning import (
     DoseLimitOverrideRow,
@@ -158,9 +159,15 @@ def dose_for(
     last_session_on: date | None,
     overrides: Iterable[Override],
     first_device_at: datetime | None = None,
+    today: date | None = None,
 ) -> DoseCalculation:
     """The session's dose on the weight measured closest to the session day (midday), with the
-    protocol as this clinic applies it (its settings: limits, defaults, weight policy)."""
+    protocol as this clinic applies it (its settings: limits, defaults, weight policy).
+
+    A weight further from the session than the clinic policy's ``weight_max_age_days`` is a
+    warning while the session is still ahead (it can be weighed again); for a session due
+    ``today`` or earlier it is refused: weigh the patient first.
+    """
     protocol = effective_protocol(db, protocol.id)
     patient = get_patient_row(db, patient_id)
     weights = [
@@ -172,7 +179,16 @@ def dose_for(
         )
     ]
     session_at = datetime.combine(session_on, _SESSION_TIME)
-    weight_kg, _ = choose_dosing_weight(weights, session_at)
+    weight_kg, measured_at = choose_dosing_weight(weights, session_at)
+    max_age = clinic_policy(db, kind_of(protocol)).get("weight_max_age_days")
+    age_days = abs((session_on - measured_at.date()).days)
+    if max_age is not None and today is not None and session_on <= today and age_days > max_age:
+        raise InvalidInput(
+            f"The latest weight was measured {measured_at.date().isoformat()}, {age_days} days "
+            f"before the session; the clinic policy accepts {max_age:g} days. Weigh the patient "
+            "before dosing.",
+            field="weight",
+        )
     height_cm = db.scalars(
         select(ObservationRow.value)
         .where(ObservationRow.patient_id == patient_id, ObservationRow.kind == "height_cm")
@@ -201,6 +217,8 @@ def dose_for(
         age_years=age_years(patient.date_of_birth, session_on),
         first_device_at=first_device_at,
         overrides=tuple(overrides),
+        weight_measured_on=measured_at.date(),
+        max_weight_age_days=None if max_age is None else int(max_age),
     )
 
 

@@ -170,6 +170,7 @@ def _write_plan(
         first_session=continuing is None,
         last_session_on=None if continuing is None else continuing.last_given_on,
         overrides=overrides,
+        today=ctx.now.date(),
     )
     if limit_override is not None and not any(
         c.override == limit_override for c in dose.limit_checks

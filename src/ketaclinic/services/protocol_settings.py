@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.overrides import Override
+from ketaclinic.clinical.policy import ProtocolKind
 from ketaclinic.clinical.protocols import AppliedSetting, Protocol, all_protocols, get_protocol
 from ketaclinic.clinical.protocols.limits import DoseLimitReport, evaluate_dose_limits
 from ketaclinic.clinical.protocols.models import SettingValue
@@ -44,12 +45,18 @@ __all__ = [
     "change_protocol_setting",
     "check_dose_limits",
     "effective_protocol",
+    "kind_of",
     "protocol_setting_lines",
     "setting_history",
     "stored_settings",
 ]
 
 _MAY_CHANGE = frozenset({"administrator", "system"})
+
+
+def kind_of(protocol: Protocol) -> ProtocolKind:
+    """The clinic-policy kind a protocol's sessions follow (by route: IV, IM, intranasal...)."""
+    return next(kind for kind in ProtocolKind if kind.route is protocol.route)
 
 
 def protocol_scope(protocol_id: str) -> str:

@@ -30,6 +30,8 @@ class DoseCalculation(BaseModel):
     protocol_id: str
     weight_policy: WeightPolicy
     actual_weight_kg: float
+    # When the weight dosed on was measured (None when the caller gave a bare number).
+    weight_measured_on: date | None = None
     dosing_weight_kg: float
     bmi_kg_m2: float | None
     ideal_body_weight_kg: float | None
@@ -173,6 +175,8 @@ def calculate_dose(
     regional_profile: str | None = None,
     age_years: int | None = None,
     overrides: Sequence[Override] = (),
+    weight_measured_on: date | None = None,
+    max_weight_age_days: int | None = None,
 ) -> DoseCalculation:
     """Compute a session's dose and how to give it; raise ``OverrideRequired`` above a limit.
 
@@ -196,6 +200,14 @@ def calculate_dose(
             f"BMI {bmi:.1f} is above {formulas.high_bmi_kg_m2:g}: some clinics dose on adjusted "
             f"body weight ({formulas.practice_label})."
         )
+    if weight_measured_on is not None and session_on is not None and max_weight_age_days:
+        age = abs((session_on - weight_measured_on).days)
+        if age > max_weight_age_days:
+            warnings.append(
+                f"The weight dosed on was measured {weight_measured_on.isoformat()}, {age} days "
+                f"from the session; the clinic policy asks for one within {max_weight_age_days} "
+                "days: weigh the patient again before dosing."
+            )
     interval_days = None
     if last_session_on is not None and session_on is not None:
         interval_days = (session_on - last_session_on).days
@@ -213,6 +225,7 @@ def calculate_dose(
         "protocol_id": protocol.id,
         "weight_policy": policy,
         "actual_weight_kg": weight_kg,
+        "weight_measured_on": weight_measured_on,
         "dosing_weight_kg": round(dosing_weight, 2),
         "bmi_kg_m2": None if bmi is None else round(bmi, 1),
         "ideal_body_weight_kg": None if ideal is None else round(ideal, 1),
