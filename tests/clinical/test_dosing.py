@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from ketaclinic.clinical.dosing import (
@@ -273,3 +273,53 @@ def test_eu_profile_starts_patients_65_and_over_at_28_mg() -> None:
         (56, 84),
         "exceeded, overridden",
     )
+
+
+def test_sublingual_hand_worked_with_a_stated_dose_and_strength() -> None:
+    # 0.5 mg/kg x 64 kg = 32 mg; a 100 mg/mL compounded solution: 0.32 mL -> 0.3 mL (30 mg,
+    # 6.25% short: more than the 5% rounding warning), no bag, experimental warning.
+    dose = calculate_dose("sublingual-racemic", 64, dose_mg_per_kg=0.5, concentration_mg_per_ml=100)
+    assert (dose.dose_mg, dose.volume_ml, dose.delivered_dose_mg) == (32, 0.3, 30)
+    assert dose.rate_ml_per_h is None
+    assert any("experimental route" in w for w in dose.warnings)
+    assert any("more dilute" in w for w in dose.warnings)
+    with pytest.raises(InvalidInput, match="no default dose"):
+        calculate_dose("sublingual-racemic", 64, concentration_mg_per_ml=100)
+
+
+def test_iv_twice_weekly_hand_worked() -> None:
+    # Same dose arithmetic as thrice weekly: 0.5 mg/kg x 92 kg = 46 mg; 46 / 10 = 4.6 mL;
+    # (100 + 4.6) mL over 40 min = 104.6 / (2/3) h = 156.9 mL/h.
+    dose = calculate_dose("iv-racemic-twice-weekly", 92)
+    assert (dose.dose_mg, dose.volume_ml, dose.total_infusion_ml) == (46, 4.6, 104.6)
+    assert dose.rate_ml_per_h == 156.9
+
+
+def test_mdsi_56_mg_for_tolerability_hand_worked() -> None:
+    # MDSI: 84 mg usually; 56 mg for tolerability = 2 devices at 0 and 5 minutes.
+    dose = calculate_dose("esketamine-mdsi", 70, dose_mg=56, first_device_at=WHEN)
+    assert (dose.devices, dose.device_offsets_min) == (2, (0, 5))
+    assert [t.minute for t in dose.device_times] == [0, 5]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    weight_kg=st.floats(min_value=40, max_value=200),
+    per_kg=st.sampled_from([0.1, 0.2, 0.25, 0.3, 0.4, 0.5]),
+    strength=st.sampled_from([50.0, 100.0]),
+)
+def test_im_volume_times_strength_is_the_dose_given(
+    weight_kg: float, per_kg: float, strength: float
+) -> None:
+    # IM: one injection, no bag; what is drawn up (rounded to 0.1 mL) delivers the dose within
+    # half an increment, and no IM dose exceeds its 0.5 mg/kg ceiling. (Below half the smallest
+    # measurable volume the dose is refused instead: covered by the implausible-input tests.)
+    assume(weight_kg * per_kg >= 0.05 * strength)
+    dose = calculate_dose(
+        "im-racemic", weight_kg, dose_mg_per_kg=per_kg, concentration_mg_per_ml=strength
+    )
+    assert dose.volume_ml is not None
+    assert dose.rate_ml_per_h is None
+    assert abs(dose.volume_ml * strength - dose.dose_mg) <= 0.05 * strength + 1e-6
+    assert dose.delivered_dose_mg == pytest.approx(dose.volume_ml * strength)
+    assert all(c.within for c in dose.limit_checks if c.configured)
