@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from ketaclinic.clinical.knowledge import Source, load_knowledge
-from ketaclinic.interop.fhir.source import PatientData
+from ketaclinic.interop.fhir.source import READING_ID, PatientData
 
 KEY_FILE_NAME = "deidentification.key"
 RowT = TypeVar("RowT")
@@ -87,6 +87,15 @@ class Deidentifier:
     def pseudonym(self, value: str) -> str:
         """A stable opaque id (UUID-shaped, so it fits every id column) for a source id."""
         return str(uuid.UUID(bytes=self._digest("id", value)[:16], version=4))
+
+    def resource_id(self, source_id: str) -> str:
+        """The pseudonym of a record id. A session reading's observation keeps the measure in
+        clear ("<pseudonym of the reading>-<kind>"), so the endpoint can find the record a
+        requested id belongs to by pseudonymising readings rather than every measure of each."""
+        match = READING_ID.match(source_id)
+        if match is None:
+            return self.pseudonym(source_id)
+        return f"{self.pseudonym('reading-' + match['reading'])}-{match['kind']}"
 
     def registry_key(self, patient_id: str) -> str:
         return "R-" + self._digest("registry-key", patient_id)[:8].hex().upper()
@@ -184,7 +193,7 @@ def deidentify_patient_data(data: PatientData, key: Deidentifier) -> PatientData
             _copy(
                 r,
                 shift,
-                id=key.pseudonym(r.id),
+                id=key.resource_id(r.id),
                 recorded_by=None,
                 context_id=sid(r.context_id),
                 notes=None,

@@ -20,7 +20,7 @@ from fhir.resources.R4B.resource import Resource
 from sqlalchemy.orm import Session
 
 from ketaclinic.interop.deidentify import Deidentifier
-from ketaclinic.interop.fhir.mappers import patient_resources
+from ketaclinic.interop.fhir.mappers import parts_for, patient_resources
 from ketaclinic.interop.fhir.questionnaire import ketaclinic_code_system, questionnaire
 from ketaclinic.interop.fhir.source import PatientData, load_patient_data
 
@@ -36,12 +36,17 @@ class ExportSummary:
 
 
 def resources_for(
-    db: Session, patient_id: str, deidentifier: Deidentifier | None = None
+    db: Session,
+    patient_id: str,
+    deidentifier: Deidentifier | None = None,
+    resource_type: str | None = None,
 ) -> tuple[PatientData, list[Resource]]:
-    data = load_patient_data(db, patient_id)
+    """One patient's resources; with ``resource_type``, only those, from only the records and
+    mappers they are built from."""
+    data = load_patient_data(db, patient_id, parts_for(resource_type))
     if deidentifier is not None:
         data = deidentifier.patient(data)
-    return data, patient_resources(data)
+    return data, patient_resources(data, resource_type)
 
 
 def definitions_for(instrument_ids: set[str]) -> list[Resource]:

@@ -2,9 +2,11 @@
 
 Three views: staff with chart access see every patient identified; a patient sees their own
 record; a researcher (or an administrator, who has no chart access) sees research-consented
-patients de-identified. Resources are built on demand from the database, per patient, so a search
-narrowed by ``patient`` touches one record; an unnarrowed one walks every visible patient, which
-suits a clinic-sized database (a network uses the bulk export instead).
+patients de-identified. Resources are built on demand from the database, per patient and only
+of the requested type (only the records and mappers that type is made from): a read finds its
+patient by a table lookup (``locate``) and builds that one record; a search narrowed by
+``patient`` touches one record; an unnarrowed one walks every visible patient for that type,
+which suits a clinic-sized database (a network uses the bulk export instead).
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from ketaclinic.clinical.questionnaires import list_instruments
 from ketaclinic.errors import InvalidInput, NotFound, PermissionDenied
 from ketaclinic.interop.deidentify import Deidentifier
 from ketaclinic.interop.fhir.export import definitions_for, resources_for
-from ketaclinic.interop.fhir.mappers import MAPPERS
+from ketaclinic.interop.fhir.locate import owner_of
+from ketaclinic.interop.fhir.mappers import produced_types
 from ketaclinic.interop.fhir.source import all_patient_ids
 from ketaclinic.services.consents import research_consented_patient_ids
 from ketaclinic.services.context import RequestContext
 
-SEARCHABLE = (*sorted(MAPPERS), "Questionnaire", "CodeSystem")
+DEFINITIONS = ("Questionnaire", "CodeSystem")
+SEARCHABLE = (*sorted(produced_types()), *DEFINITIONS)
 SEARCH_PARAMETERS = {"patient": "reference", "code": "token", "date": "date"}
 # Where each resource type keeps its clinically relevant date.
 _DATE_FIELDS = (
@@ -76,29 +80,53 @@ def _visible_ids(db: Session, view: FhirView, patient: str | None) -> Sequence[s
     return [p for p in visible if view.deidentifier.pseudonym(p) == wanted]
 
 
-def _resources(
-    db: Session, view: FhirView, resource_type: str, patient: str | None
-) -> Iterator[dict[str, Any]]:
+def _check_type(resource_type: str) -> None:
     if resource_type not in SEARCHABLE:
         allowed = ", ".join(SEARCHABLE)
         raise NotFound(
             f"Unknown resource type '{resource_type}'. This server has: {allowed}.", field="type"
         )
-    if resource_type in ("Questionnaire", "CodeSystem"):
+
+
+def _definitions(resource_type: str) -> Iterator[dict[str, Any]]:
+    for resource in definitions_for({i.id for i in list_instruments()}):
+        if resource.get_resource_type() == resource_type:
+            yield resource.model_dump(mode="json", exclude_none=True)
+
+
+def _of_patient(
+    db: Session, view: FhirView, resource_type: str, patient_id: str
+) -> Iterator[dict[str, Any]]:
+    # Only the records and mappers the requested type is built from (a Patient search reads
+    # patient rows only; an Observation one observations, readings and questionnaires).
+    _, resources = resources_for(db, patient_id, view.deidentifier, resource_type)
+    for resource in resources:
+        yield resource.model_dump(mode="json", exclude_none=True)
+
+
+def _resources(
+    db: Session, view: FhirView, resource_type: str, patient: str | None
+) -> Iterator[dict[str, Any]]:
+    _check_type(resource_type)
+    if resource_type in DEFINITIONS:
         if patient is None:
-            for resource in definitions_for({i.id for i in list_instruments()}):
-                if resource.get_resource_type() == resource_type:
-                    yield resource.model_dump(mode="json", exclude_none=True)
+            yield from _definitions(resource_type)
         return
     for patient_id in _visible_ids(db, view, patient):
-        _, resources = resources_for(db, patient_id, view.deidentifier)
-        for resource in resources:
-            if resource.get_resource_type() == resource_type:
-                yield resource.model_dump(mode="json", exclude_none=True)
+        yield from _of_patient(db, view, resource_type, patient_id)
 
 
 def read(db: Session, view: FhirView, resource_type: str, resource_id: str) -> dict[str, Any]:
-    for resource in _resources(db, view, resource_type, None):
+    _check_type(resource_type)
+    if resource_type in DEFINITIONS:
+        candidates: Iterator[dict[str, Any]] = _definitions(resource_type)
+    else:
+        owner = owner_of(
+            db, resource_type, resource_id,
+            visible=view.patient_ids, deidentifier=view.deidentifier,
+        )  # fmt: skip
+        candidates = iter(()) if owner is None else _of_patient(db, view, resource_type, owner)
+    for resource in candidates:
         if resource.get("id") == resource_id:
             return resource
     # Not found and not visible read the same, so ids of other patients cannot be probed.
@@ -153,8 +181,8 @@ def search(
 ) -> list[dict[str, Any]]:
     parsed_dates = [_parse_date(d) for d in dates]
     if patient is not None and resource_type == "Patient":
-        wanted = patient.removeprefix("Patient/")
-        return [r for r in _resources(db, view, resource_type, None) if r["id"] == wanted]
+        # Patient?patient=X is the patient X itself (in every view, X names the visible id).
+        return list(_resources(db, view, resource_type, patient))
     found = []
     for resource in _resources(db, view, resource_type, patient):
         if codes and not any(

@@ -6,8 +6,8 @@ export, the de-identified one (``interop.deidentify`` rewrites the snapshot) and
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -81,10 +81,58 @@ def _rows(db: Session, table: type[RowT], patient_id: str) -> list[RowT]:
     return list(db.scalars(query))
 
 
-def load_patient_data(db: Session, patient_id: str) -> PatientData:
-    patient = get_patient_row(db, patient_id)
+# What a snapshot can hold beyond the patient row; a mapper names the parts it reads (its
+# ``needs``), so the endpoint loads only what the requested resource type is built from.
+PARTS = frozenset(
+    {
+        "contacts", "diagnoses", "medications", "trials", "allergies", "observations",
+        "responses", "consents", "plans", "sessions", "adverse_events", "flags", "audit_events",
+    }
+)  # fmt: skip
 
-    responses = _rows(db, QuestionnaireResponseRow, patient_id)
+
+def load_patient_data(
+    db: Session, patient_id: str, parts: Collection[str] | None = None
+) -> PatientData:
+    """The patient's snapshot: every part, or only ``parts`` (others stay empty)."""
+    wanted = PARTS if parts is None else frozenset(parts)
+    unknown = wanted - PARTS
+    if unknown:
+        raise ValueError(f"unknown snapshot parts {sorted(unknown)}; known: {sorted(PARTS)}")
+    data = PatientData(patient=get_patient_row(db, patient_id))
+    simple: dict[str, type[Any]] = {
+        "contacts": PatientContactRow, "diagnoses": DiagnosisRow, "medications": MedicationRow,
+        "trials": AntidepressantTrialRow, "allergies": AllergyRow, "consents": ConsentRow,
+        "adverse_events": AdverseEventRow, "flags": SafetyFlagRow,
+    }  # fmt: skip
+    for name, table in simple.items():
+        if name in wanted:
+            setattr(data, name, _rows(db, table, patient_id))
+    if "responses" in wanted:
+        data.responses = _rows(db, QuestionnaireResponseRow, patient_id)
+        data.answers = _answers(db, data.responses)
+    if "sessions" in wanted or "observations" in wanted:
+        session_rows = _session_rows(db, patient_id)
+        readings = session_rows.pop("session_readings")
+        if "sessions" in wanted:
+            data.sessions = session_rows["sessions"]
+            data.steps, data.dosing = session_rows["steps"], session_rows["dosing"]
+        if "observations" in wanted:
+            data.observations = _rows(db, ObservationRow, patient_id) + readings
+    if "plans" in wanted:
+        data.plans, data.plan_sessions = _plan_rows(db, patient_id)
+    if "audit_events" in wanted:
+        data.audit_events = list(
+            db.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.patient_id == patient_id)
+                .order_by(AuditEvent.sequence)
+            )
+        )
+    return data
+
+
+def _answers(db: Session, responses: list[QuestionnaireResponseRow]) -> dict[str, dict[str, float]]:
     answers: dict[str, dict[str, float]] = {r.id: {} for r in responses}
     if responses:
         for answer in db.scalars(
@@ -93,34 +141,12 @@ def load_patient_data(db: Session, patient_id: str) -> PatientData:
             .order_by(QuestionnaireItemAnswerRow.response_id, QuestionnaireItemAnswerRow.position)
         ):
             answers[answer.response_id][answer.item_id] = answer.value
-    session_rows = _session_rows(db, patient_id)
-    observations = _rows(db, ObservationRow, patient_id) + session_rows.pop("session_readings")
-    return PatientData(
-        patient=patient,
-        contacts=_rows(db, PatientContactRow, patient_id),
-        diagnoses=_rows(db, DiagnosisRow, patient_id),
-        medications=_rows(db, MedicationRow, patient_id),
-        trials=_rows(db, AntidepressantTrialRow, patient_id),
-        allergies=_rows(db, AllergyRow, patient_id),
-        observations=observations,
-        responses=responses,
-        answers=answers,
-        consents=_rows(db, ConsentRow, patient_id),
-        **session_rows,
-        **_plan_rows(db, patient_id),
-        adverse_events=_rows(db, AdverseEventRow, patient_id),
-        flags=_rows(db, SafetyFlagRow, patient_id),
-        audit_events=list(
-            db.scalars(
-                select(AuditEvent)
-                .where(AuditEvent.patient_id == patient_id)
-                .order_by(AuditEvent.sequence)
-            )
-        ),
-    )
+    return answers
 
 
-def _plan_rows(db: Session, patient_id: str) -> dict[str, Any]:
+def _plan_rows(
+    db: Session, patient_id: str
+) -> tuple[list[TreatmentPlanRow], dict[str, list[PlanSessionRow]]]:
     plans = _rows(db, TreatmentPlanRow, patient_id)
     calendar: dict[str, list[PlanSessionRow]] = {plan.id: [] for plan in plans}
     if plans:
@@ -130,7 +156,7 @@ def _plan_rows(db: Session, patient_id: str) -> dict[str, Any]:
             .order_by(PlanSessionRow.plan_id, PlanSessionRow.sequence)
         ):
             calendar[row.plan_id].append(row)
-    return {"plans": plans, "plan_sessions": calendar}
+    return plans, calendar
 
 
 def _session_rows(db: Session, patient_id: str) -> dict[str, Any]:
@@ -167,7 +193,13 @@ _READING_SCALES = {
     "bprs_positive_total": "{score}",
     "phq9_item9": "{score}",
 }
-_READINGS_NAMESPACE = uuid.UUID("a3f3a9a0-5b7e-5d55-8a59-5f0b6a3b2c11")
+# A reading's observation id names the reading and the measure, so the endpoint can find the
+# record a requested id belongs to without building every observation ("reading-<n>-<kind>").
+READING_ID = re.compile(r"^reading-(?P<reading>[0-9]+)-(?P<kind>[a-z0-9-]+)$")
+
+
+def reading_observation_id(reading_id: int, kind: str) -> str:
+    return f"reading-{reading_id}-{kind.replace('_', '-')}"
 
 
 def reading_observations(patient_id: str, reading: SessionReadingRow) -> list[ObservationRow]:
@@ -181,11 +213,7 @@ def reading_observations(patient_id: str, reading: SessionReadingRow) -> list[Ob
             continue
         found.append(
             ObservationRow(
-                id=str(
-                    uuid.uuid5(
-                        _READINGS_NAMESPACE, f"{reading.session_id}|{reading.client_id}|{kind}"
-                    )
-                ),
+                id=reading_observation_id(reading.id, kind),
                 patient_id=patient_id,
                 kind=kind,
                 value=float(value),

@@ -27,8 +27,19 @@ from ketaclinic.interop.fhir.mappers import (  # noqa: F401  (imported to regist
 from ketaclinic.interop.fhir.mappers._registry import (
     MAPPERS,
     Mapper,
+    mappers_for,
+    parts_for,
     patient_resources,
+    produced_types,
     register,
 )
 
-__all__ = ["MAPPERS", "Mapper", "patient_resources", "register"]
+__all__ = [
+    "MAPPERS",
+    "Mapper",
+    "mappers_for",
+    "parts_for",
+    "patient_resources",
+    "produced_types",
+    "register",
+]

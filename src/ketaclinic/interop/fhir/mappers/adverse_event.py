@@ -16,7 +16,7 @@ _TERMINOLOGY = "http://terminology.hl7.org/CodeSystem"
 _SEVERITY = {"mild", "moderate", "severe"}
 
 
-@register("AdverseEvent")
+@register("AdverseEvent", needs=("adverse_events", "sessions"))
 def adverse_events(data: PatientData) -> list[Resource]:
     found: list[Resource] = []
     for event in data.adverse_events:

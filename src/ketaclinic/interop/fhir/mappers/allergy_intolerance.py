@@ -11,7 +11,7 @@ from ketaclinic.interop.fhir.mappers._registry import instant, patient_ref, regi
 from ketaclinic.interop.fhir.source import PatientData
 
 
-@register("AllergyIntolerance")
+@register("AllergyIntolerance", needs=("allergies",))
 def allergies(data: PatientData) -> list[Resource]:
     found: list[Resource] = []
     for allergy in data.allergies:

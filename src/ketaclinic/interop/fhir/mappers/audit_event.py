@@ -38,7 +38,7 @@ def _crude(action: str) -> str:
     return "E"
 
 
-@register("AuditEvent")
+@register("AuditEvent", needs=("audit_events",))
 def audit_events(data: PatientData) -> list[Resource]:
     found: list[Resource] = []
     for entry in data.audit_events:

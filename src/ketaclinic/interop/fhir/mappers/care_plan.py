@@ -28,7 +28,7 @@ _PLAN_STATUS = {
 _SESSION_STATUS = {"planned": "scheduled", "completed": "completed", "cancelled": "cancelled"}
 
 
-@register("CarePlan")
+@register("CarePlan", needs=("plans",))
 def care_plans(data: PatientData) -> list[Resource]:
     found: list[Resource] = []
     for plan in data.plans:

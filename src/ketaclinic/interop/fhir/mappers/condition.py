@@ -26,7 +26,7 @@ _CLINICAL_STATUS = {
 }
 
 
-@register("Condition")
+@register("Condition", needs=("diagnoses",))
 def conditions(data: PatientData) -> list[Resource]:
     found: list[Resource] = []
     for diagnosis in data.diagnoses:

@@ -15,7 +15,7 @@ from ketaclinic.interop.fhir.source import PatientData
 _SCOPE = {"research": "research", "treatment": "treatment", "rems-enrolment": "treatment"}
 
 
-@register("Consent")
+@register("Consent", needs=("consents",))
 def consents(data: PatientData) -> list[Resource]:
     found: list[Resource] = []
     for row in data.consents:

@@ -27,7 +27,7 @@ _STATUS = {
 }
 
 
-@register("Encounter")
+@register("Encounter", needs=("sessions",))
 def encounters(data: PatientData) -> list[Resource]:
     found: list[Resource] = []
     for session in data.sessions:

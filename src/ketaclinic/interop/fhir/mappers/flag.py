@@ -14,7 +14,7 @@ from ketaclinic.interop.fhir.source import PatientData
 FLAG_KIND_CODES = f"{BASE}/CodeSystem/safety-flag"
 
 
-@register("Flag")
+@register("Flag", needs=("flags",))
 def flags(data: PatientData) -> list[Resource]:
     found: list[Resource] = []
     for flag in data.flags:

@@ -21,7 +21,7 @@ def _mg(value: float) -> dict[str, Any]:
     return {"value": value, "unit": "mg", "system": UCUM, "code": "mg"}
 
 
-@register("MedicationAdministration")
+@register("MedicationAdministration", needs=("sessions",))
 def administrations(data: PatientData) -> list[Resource]:
     found: list[Resource] = []
     for session in data.sessions:

@@ -16,7 +16,7 @@ MEDICATION_CLASS_CODES = f"{BASE}/CodeSystem/medication-class"
 TRIAL_OUTCOME_CODES = f"{BASE}/CodeSystem/antidepressant-trial-outcome"
 
 
-@register("MedicationStatement")
+@register("MedicationStatement", needs=("medications", "trials"))
 def medication_statements(data: PatientData) -> list[Resource]:
     found: list[Resource] = []
     for medication in data.medications:

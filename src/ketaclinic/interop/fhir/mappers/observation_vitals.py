@@ -89,7 +89,7 @@ def _pair_key(row: ObservationRow) -> tuple[str, str | None]:
     return (row.observed_at.isoformat(), row.context_id)
 
 
-@register("Observation")
+@register("Observation", needs=("observations", "sessions"))
 def vital_observations(data: PatientData) -> list[Resource]:
     diastolic_by_time = {
         _pair_key(row): row for row in data.observations if row.kind == _BP_PAIR[1]

@@ -14,7 +14,7 @@ from ketaclinic.interop.fhir.source import PatientData
 _GENDER = {"F": "female", "M": "male"}
 
 
-@register("Patient")
+@register("Patient", needs=())
 def patient(data: PatientData) -> list[Resource]:
     row = data.patient
     resource: dict[str, Any] = {

@@ -30,7 +30,7 @@ def _answer(value: float) -> dict[str, Any]:
     return {"valueInteger": int(value)} if float(value).is_integer() else {"valueDecimal": value}
 
 
-@register("QuestionnaireResponse")
+@register("QuestionnaireResponse", needs=("responses",), also=("Observation",))
 def questionnaire_responses(data: PatientData) -> list[Resource]:
     found: list[Resource] = []
     for response in data.responses:

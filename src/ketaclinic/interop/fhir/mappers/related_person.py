@@ -12,7 +12,7 @@ from ketaclinic.interop.fhir.mappers._registry import patient_ref, register
 from ketaclinic.interop.fhir.source import PatientData
 
 
-@register("RelatedPerson")
+@register("RelatedPerson", needs=("contacts",))
 def related_people(data: PatientData) -> list[Resource]:
     found: list[Resource] = []
     for contact in data.contacts:
