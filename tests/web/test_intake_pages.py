@@ -170,3 +170,20 @@ def test_the_cssrs_form_follows_its_skip_logic_and_refuses_a_value_not_offered(
     saved = post_form(nurse, url, {"q1": "0", "q2": "0", "q6": "0"})
     assert saved.status_code == 200
     assert "Saved: total" in saved.text
+
+
+def test_the_screener_states_uncontrolled_hypertension_and_the_finding_names_both_sources(
+    signed_in: dict[str, TestClient],
+) -> None:
+    prescriber = signed_in["prescriber"]
+    pid = _register(prescriber)
+    post_form(prescriber, f"/patients/{pid}/intake/diagnoses", {"condition": "trd"})
+    page = prescriber.get(f"/patients/{pid}/intake/screening").text
+    assert 'for="f-hypertension_uncontrolled"' in page
+    stated = {"treatment": "racemic-iv-im", "hypertension_uncontrolled": "yes"}
+    done = post_form(prescriber, f"/patients/{pid}/intake/screening", stated)
+    assert done.status_code == 303
+    after = prescriber.get(f"/patients/{pid}/intake/screening").text
+    assert "Uncontrolled hypertension" in after
+    assert "stated: blood pressure not controlled" in after
+    assert "Ketalar" in after  # the label's contraindication, the default class

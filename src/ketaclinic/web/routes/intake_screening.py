@@ -41,6 +41,12 @@ STATEMENTS: list[tuple[str, str, list[tuple[str, str]]]] = [
     ("hypersensitivity_to_ketamine", "Known hypersensitivity to ketamine or esketamine?", YES_NO),
     ("urinary_symptoms", "Urinary symptoms (frequency, urgency, pain)?", YES_NO),
     (
+        "hypertension_uncontrolled",
+        "Blood pressure not controlled on treatment, in your judgement? (A reading at or above "
+        "the clinic's intervention level counts as uncontrolled anyway)",
+        [("yes", "Yes, not controlled"), ("no", "No, controlled")],
+    ),
+    (
         "sleep_apnoea_risk",
         "Sleep apnoea risk (STOP-BANG)",
         [("low", "Low"), ("intermediate", "Intermediate"), ("high", "High")],
@@ -66,7 +72,13 @@ STATEMENTS: list[tuple[str, str, list[tuple[str, str]]]] = [
         [("low", "Low"), ("moderate", "Moderate"), ("high", "High")],
     ),
 ]
-_BOOLEAN = {"pregnant", "breastfeeding", "hypersensitivity_to_ketamine", "urinary_symptoms"}
+_BOOLEAN = {
+    "pregnant",
+    "breastfeeding",
+    "hypersensitivity_to_ketamine",
+    "urinary_symptoms",
+    "hypertension_uncontrolled",
+}
 _CHECKBOXES = (
     ("takes_no_medicines", "The patient takes no medicines"),
     ("no_antidepressant_trials", "The patient has had no antidepressant trials"),
@@ -162,6 +174,7 @@ def run_screening(
     breastfeeding: Annotated[str, Form()] = "",
     hypersensitivity_to_ketamine: Annotated[str, Form()] = "",
     urinary_symptoms: Annotated[str, Form()] = "",
+    hypertension_uncontrolled: Annotated[str, Form()] = "",
     sleep_apnoea_risk: Annotated[str, Form()] = "",
     hepatic_impairment: Annotated[str, Form()] = "",
     phq9_item9: Annotated[str, Form()] = "",
@@ -176,6 +189,7 @@ def run_screening(
         "breastfeeding": breastfeeding,
         "hypersensitivity_to_ketamine": hypersensitivity_to_ketamine,
         "urinary_symptoms": urinary_symptoms,
+        "hypertension_uncontrolled": hypertension_uncontrolled,
         "sleep_apnoea_risk": sleep_apnoea_risk,
         "hepatic_impairment": hepatic_impairment,
         "phq9_item9": phq9_item9,
