@@ -72,3 +72,17 @@ def test_uncited_choices_are_refused_by_name(
         outcome_policy(choices)
     assert raised.value.field == field
     assert words in raised.value.message
+
+
+def test_a_wrong_starting_choice_in_the_policy_file_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ketaclinic.clinical import outcome_policy as module
+    from ketaclinic.errors import ConfigurationError
+
+    section = module.OutcomeOptionsSection(remission={"madrs": "le15"})
+    monkeypatch.setattr(
+        module, "load_knowledge", lambda *args: module._PolicyFileView(outcome_options=section)
+    )
+    with pytest.raises(ConfigurationError, match="le15"):
+        module.starting_choices()

@@ -24,7 +24,7 @@ from ketaclinic.clinical.outcomes import (
     outcome_defaults,
 )
 from ketaclinic.clinical.questionnaires import get_instrument
-from ketaclinic.errors import InvalidInput
+from ketaclinic.errors import ConfigurationError, InvalidInput
 
 BASELINE_SETTING = "baseline"
 _BASELINE_LABELS: dict[str, str] = {
@@ -168,7 +168,13 @@ def starting_choices() -> dict[str, str]:
     ):
         choices.update({f"{kind}.{instrument}": option for instrument, option in chosen.items()})
     for setting_id, choice in choices.items():
-        outcome_setting(setting_id).choice(choice)
+        try:
+            outcome_setting(setting_id).choice(choice)
+        except InvalidInput as exc:
+            # A wrong starting choice is an installation error, not a user's bad input.
+            raise ConfigurationError(
+                f"clinic_policy.yaml outcome_options: {exc.message}", field=exc.field
+            ) from None
     return choices
 
 
