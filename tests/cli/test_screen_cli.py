@@ -98,3 +98,26 @@ def test_missing_file_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["screen", "--input", str(tmp_path / "absent.json")])
     assert result.exit_code == 2
     assert "does not exist" in result.stderr
+
+
+def test_a_blood_pressure_older_than_the_clinic_policy_is_asked_for_again() -> None:
+    # Screened 2 March 2026; BP of 12 January is 49 days old (the default accepts 30 days).
+    result = runner.invoke(app, ["screen", "--input", str(EXAMPLES / "old-blood-pressure-iv.json")])
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["decision"] == "more-information-needed"
+    gate = next(f for f in payload["findings"] if f["rule_id"] == "bp-gate")
+    assert "of 2026-01-12, is 49 days old" in gate["reason"]
+    assert payload["policy"]["values"]["screening_bp_max_age_days"] == 30
+
+
+def test_an_override_of_a_rule_that_did_not_fire_is_refused(tmp_path: Path) -> None:
+    facts = json.loads((EXAMPLES / "eligible-iv.json").read_text())
+    override = {"rule_ids": ["treatment-resistance"], "reason": "Typo in the file",
+                "prescriber_id": "dr-okafor", "overridden_at": "2026-03-02T09:00"}  # fmt: skip
+    facts["overrides"] = [override]
+    path = tmp_path / "stale-override.json"
+    path.write_text(json.dumps(facts))
+    result = runner.invoke(app, ["screen", "--input", str(path)])
+    assert result.exit_code == 2
+    assert "treatment-resistance, which did not fire" in result.stderr

@@ -93,3 +93,35 @@ def test_the_json_twin_lists_and_changes_settings(signed_in: dict[str, TestClien
         .status_code
         == 403
     )
+
+
+def test_an_administrator_chooses_the_class_of_uncontrolled_hypertension(
+    signed_in: dict[str, TestClient], session_factory: SessionFactory
+) -> None:
+    from ketaclinic.services.screening_policy import rule_classes
+
+    admin = signed_in["administrator"]
+    page = admin.get(URL).text
+    assert 'id="r-uncontrolled-hypertension"' in page
+    assert "Ketalar" in page
+    assert "Cohen" in page
+    action = f"{URL}/rule-class"
+    no_reason = post(admin, URL, action, {
+        "rule_choice": "uncontrolled-hypertension=relative-contraindication",
+        "rule_reason": "", "action": "change",
+    })  # fmt: skip
+    assert no_reason.status_code == 422
+    assert "Write why" in field_error(no_reason.text, "rule_reason")
+    done = post(admin, URL, action, {
+        "rule_choice": "uncontrolled-hypertension=relative-contraindication",
+        "rule_reason": "Follows the ASRA guideline", "action": "change",
+    })  # fmt: skip
+    assert done.status_code == 303
+    with session_factory() as db:
+        assert rule_classes(db) == {"uncontrolled-hypertension": "relative-contraindication"}
+    listed = signed_in["nurse"].get("/api/v1/screening-rule-classes").json()
+    line = next(item for item in listed if item["rule_id"] == "uncontrolled-hypertension")
+    assert (line["class_in_force"], line["default_class"]) == (
+        "relative-contraindication",
+        "absolute-contraindication",
+    )

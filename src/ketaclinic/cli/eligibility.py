@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from ketaclinic.cli._output import fail, print_json
-from ketaclinic.clinical.eligibility import ScreeningInput, screen
+from ketaclinic.clinical.eligibility import EligibilityDecision, RuleClass, ScreeningInput, screen
 from ketaclinic.clinical.overrides import Override
 from ketaclinic.errors import InvalidInput, KetaclinicError
 
@@ -54,6 +54,26 @@ def parse_screening_file(path: Path) -> tuple[ScreeningInput, list[Override]]:
     return facts, overrides
 
 
+def check_overrides_used(decision: EligibilityDecision, overrides: list[Override]) -> None:
+    """Refuse an override naming a rule that did not fire (a typo, or a stale file): like the
+    screening service, an override covers only a blocking finding or a relative contraindication
+    found present."""
+    fired = {
+        f.rule_id
+        for f in decision.findings
+        if f.override is not None
+        or f.blocks
+        or (f.rule_class is RuleClass.RELATIVE and f.status == "present")
+    }
+    named = sorted({rule_id for o in overrides for rule_id in o.rule_ids} - fired)
+    if named:
+        raise InvalidInput(
+            f"overrides name {', '.join(named)}, which did not fire in this screening "
+            f"(overridable here: {', '.join(sorted(fired)) or 'none'}).",
+            field="overrides",
+        )
+
+
 def register(app: typer.Typer) -> None:
     @app.command("screen")
     def screen_command(
@@ -65,6 +85,7 @@ def register(app: typer.Typer) -> None:
         try:
             facts, overrides = parse_screening_file(input_file)
             decision = screen(facts, overrides)
+            check_overrides_used(decision, overrides)
         except KetaclinicError as exc:
             fail(exc)
         payload = decision.model_dump(mode="json")

@@ -82,6 +82,17 @@ def _change(protocol: str, setting: str, value: Any, reason: str, by: str, rever
     )  # fmt: skip
 
 
+def _rule_class_json(line: Any) -> dict[str, Any]:
+    return {
+        "rule_id": line.rule.id,
+        "class_in_force": line.chosen,
+        "default_class": line.rule.rule_class.value,
+        "options": {o.rule_class.value: o.source.short() for o in line.rule.class_options},
+        "set_by": line.set_by,
+        "reason": line.reason,
+    }
+
+
 def register(app: typer.Typer) -> None:
     settings_app = typer.Typer(
         help="The clinic's settings of its protocols (limits, defaults, interval).",
@@ -125,5 +136,47 @@ def register(app: typer.Typer) -> None:
             _change(protocol, setting, None, reason, by, revert=True)
         except KetaclinicError as error:
             fail(error)
+
+    @settings_app.command("rule-classes")
+    def rule_classes() -> None:
+        """Screening rules whose sources disagree on their class, with the clinic's choice."""
+        from ketaclinic.services.screening_policy import rule_class_lines
+        from ketaclinic.storage.database import transaction
+
+        try:
+            with transaction(migrated_session_factory()) as db:
+                lines = rule_class_lines(db)
+        except KetaclinicError as error:
+            fail(error)
+        print_json([_rule_class_json(line) for line in lines])
+
+    @settings_app.command("rule-class")
+    def rule_class(
+        rule_id: Annotated[str, typer.Argument(help="e.g. uncontrolled-hypertension.")],
+        chosen: Annotated[str, typer.Argument(help='A class option, or "default".')],
+        reason: Annotated[str, typer.Option(help="Why the clinic follows this source.")],
+        by: Annotated[str, typer.Option(help="Who makes the change (recorded).")],
+    ) -> None:
+        """Choose which source's class a screening rule follows in this clinic."""
+        from ketaclinic.services.context import Actor, RequestContext
+        from ketaclinic.services.screening_policy import change_rule_class
+        from ketaclinic.storage.database import transaction
+
+        try:
+            if not by.strip():
+                raise InvalidInput("--by: name the person making the change.", field="by")
+            actor = Actor(user_id=None, role="system", display_name=f"{by.strip()} (command line)")
+            ctx = RequestContext(actor=actor, now=datetime.now(UTC))
+            revert = chosen == "default"
+            with transaction(migrated_session_factory()) as db:
+                change = change_rule_class(
+                    db, ctx, rule_id, None if revert else chosen, reason=reason, revert=revert
+                )
+        except KetaclinicError as error:
+            fail(error)
+        print_json(
+            {"rule_id": rule_id, "class": change.value, "previous_class": change.previous_value,
+             "changed_by": change.changed_by, "reason": change.reason}
+        )  # fmt: skip
 
     app.add_typer(settings_app, name="protocol-settings")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.protocols import all_protocols
 from ketaclinic.errors import InvalidInput
-from ketaclinic.services import protocol_settings
+from ketaclinic.services import protocol_settings, screening_policy
 from ketaclinic.services.context import Actor, RequestContext
 from ketaclinic.web.deps import CurrentActor, DbSession, Now, require
 from ketaclinic.web.session_forms import text
@@ -63,6 +63,7 @@ def _page(
         "lines": lines,
         "protocols": [(p.id, p.name) for p in all_protocols()],
         "history": list(reversed(protocol_settings.setting_history(db))),
+        "rule_classes": screening_policy.rule_class_lines(db),
         "errors": errors or {},
         "values": values or {},
         "saved": request.query_params.get("saved"),
@@ -88,6 +89,30 @@ async def change(request: Request, db: DbSession, actor: CurrentActor, now: Now)
         field = exc.field if exc.field in ("reason", "setting") else "value"
         return _page(request, db, errors={field: exc.message}, values=form, status_code=422)
     return RedirectResponse(f"/admin/policy/protocols?saved={saved}", status_code=303)
+
+
+@router.post(
+    "/admin/policy/protocols/rule-class", response_class=HTMLResponse, dependencies=[SettingsChange]
+)
+async def change_rule_class(
+    request: Request, db: DbSession, actor: CurrentActor, now: Now
+) -> Response:
+    """Choose the class of a screening rule whose sources disagree (with a reason)."""
+    data = await request.form()
+    form = {key: value for key, value in data.items() if isinstance(value, str)}
+    rule_id, _, chosen = text(form, "rule_choice").partition("=")
+    try:
+        if not rule_id:
+            raise InvalidInput("Choose the rule and the class to use.", field="rule_choice")
+        screening_policy.change_rule_class(
+            db, RequestContext(actor, now), rule_id, chosen or None,
+            reason=text(form, "rule_reason"), revert=form.get("action") == "revert",
+        )  # fmt: skip
+    except InvalidInput as exc:
+        db.rollback()
+        field = "rule_reason" if exc.field == "reason" else "rule_choice"
+        return _page(request, db, errors={field: exc.message}, values=form, status_code=422)
+    return RedirectResponse(f"/admin/policy/protocols?saved={rule_id}", status_code=303)
 
 
 def _apply(db: Session, actor: Actor, now: datetime, form: dict[str, str]) -> str:
@@ -159,4 +184,50 @@ def change_setting(
         "previous_value": change.previous_value, "sourced_value": change.default_value,
         "reverted": change.reverted, "changed_by": change.changed_by,
         "changed_at": change.changed_at.isoformat(), "reason": change.reason,
+    }  # fmt: skip
+
+
+class RuleClassIn(BaseModel):
+    rule_class: str | None = Field(default=None, description="One of the rule's class options.")
+    reason: str
+    revert: bool = False
+
+
+@router.get(
+    "/api/v1/screening-rule-classes", dependencies=[SettingsRead], tags=["clinic policy API"]
+)
+def list_rule_classes(db: DbSession) -> list[dict[str, Any]]:
+    """Screening rules whose sources give different classes: the options and the clinic's choice."""
+    return [_rule_class_json(line) for line in screening_policy.rule_class_lines(db)]
+
+
+def _rule_class_json(line: screening_policy.RuleClassLine) -> dict[str, Any]:
+    options = [
+        {"class": o.rule_class.value, "source": o.source.short()} for o in line.rule.class_options
+    ]
+    return {
+        "rule_id": line.rule.id, "title": line.rule.title, "class_in_force": line.chosen,
+        "default_class": line.rule.rule_class.value, "options": options,
+        "set_by": line.set_by, "reason": line.reason,
+    }  # fmt: skip
+
+
+@router.post(
+    "/api/v1/screening-rule-classes/{rule_id}",
+    dependencies=[SettingsChange],
+    tags=["clinic policy API"],
+)
+def set_rule_class(
+    rule_id: str, body: RuleClassIn, db: DbSession, actor: CurrentActor, now: Now
+) -> dict[str, Any]:
+    """Choose (or revert) the class of one such rule, with a reason."""
+    change = screening_policy.change_rule_class(
+        db, RequestContext(actor, now), rule_id, body.rule_class, reason=body.reason,
+        revert=body.revert,
+    )  # fmt: skip
+    return {
+        "rule_id": rule_id, "class": change.value, "previous_class": change.previous_value,
+        "default_class": change.default_value, "reverted": change.reverted,
+        "changed_by": change.changed_by, "changed_at": change.changed_at.isoformat(),
+        "reason": change.reason,
     }  # fmt: skip
