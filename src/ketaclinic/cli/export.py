@@ -178,16 +178,25 @@ def import_fhir(
     file: Annotated[
         Path,
         typer.Argument(
-            help="NDJSON, a Bundle or one resource (JSON).", exists=True, dir_okay=False
+            help="NDJSON, a Bundle, one resource (JSON), or a Bulk Data export folder.",
+            exists=True,
         ),
     ],
+    mrn_system: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="An identifier system whose values are this clinic's clinic numbers (repeat "
+            "for several); default: KETACLINIC_FHIR_MRN_SYSTEMS."
+        ),
+    ] = None,
 ) -> None:
     """Import QuestionnaireResponse and vital-sign Observation resources, all or nothing."""
     from ketaclinic.interop.fhir.importer import import_fhir_file
 
     try:
-        with clinic_session() as (db, ctx, _settings):
-            summary = import_fhir_file(db, ctx, file)
+        with clinic_session() as (db, ctx, settings):
+            systems = mrn_system if mrn_system else settings.fhir_mrn_system_list
+            summary = import_fhir_file(db, ctx, file, mrn_systems=systems)
     except KetaclinicError as error:
         fail(error)
     print_json(
@@ -196,6 +205,8 @@ def import_fhir(
             "questionnaire_responses": summary.questionnaire_responses,
             "vital_sign_sets": summary.vital_sign_sets,
             "already_imported": summary.already_imported,
+            "patients_matched": summary.patients_matched,
+            "skipped": summary.skipped,
         }
     )
 

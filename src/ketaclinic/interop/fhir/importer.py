@@ -1,17 +1,21 @@
 """Import QuestionnaireResponse and vital-sign Observation resources from another system.
 
-A file (NDJSON, a Bundle, or one resource) is checked completely before anything is written:
-every resource must parse as FHIR R4, name a patient of this clinic (by MRN identifier or by
-``Patient/<id>``), and map to a known instrument and its items or to a vital sign in its unit.
-Then everything is written in one savepoint through the same services as a form entered at the
-desk (scored by the one engine, vital signs range-checked); any refusal, in either phase, leaves
-nothing behind and names the resource (line, type/id) and the reason.
+What is read (one resource, a Bundle, an NDJSON file, or a Bulk Data export folder) is checked
+completely before anything is written: every resource must parse as FHIR R4, name a patient of
+this clinic (``import_files``: by identifier, or through a Patient resource sent alongside), and
+map to a known instrument and its items (``import_answers``: nested groups, LOINC answer codes,
+a checked total-score item) or to a vital sign in its unit. Observations that are not vital
+signs (a score the QuestionnaireResponse it derives from carries, a laboratory result) are
+skipped and counted, never guessed at. Then everything is written in one savepoint through the
+same services as a form entered at the desk (scored by the one engine, vital signs range-checked);
+any refusal, in either phase, leaves nothing behind and names the resource and the reason.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
+from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,20 +25,33 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from ketaclinic.clinical.questionnaires import Instrument, get_instrument
+from ketaclinic.clinical.questionnaires import get_instrument
 from ketaclinic.clinical.vitals import VitalKind, vital_definition
-from ketaclinic.errors import InvalidInput, KetaclinicError
-from ketaclinic.interop.fhir.codes import BP_PANEL_LOINC, LOINC, MRN_SYSTEM, instrument_from_url
+from ketaclinic.errors import KetaclinicError
+from ketaclinic.interop.fhir.codes import (
+    BP_PANEL_LOINC,
+    LOINC,
+    OBSERVATION_CATEGORY,
+    instrument_from_url,
+)
+from ketaclinic.interop.fhir.import_answers import AnswerRefused, read_answers
+from ketaclinic.interop.fhir.import_files import (
+    Incoming,
+    PatientIndex,
+    patient_index,
+    read_incoming,
+    refuse,
+)
 from ketaclinic.services import measurement, patients
 from ketaclinic.services.audit import record_event
 from ketaclinic.services.context import RequestContext
 from ketaclinic.storage.database import atomic
 from ketaclinic.storage.tables.measurements import ObservationRow, QuestionnaireResponseRow
-from ketaclinic.storage.tables.patients import PatientRow
 
 # Imported ids are derived from the sending system's resource ids, so importing a file twice
 # does not duplicate anything (the second time those resources are reported as already there).
 IMPORT_NAMESPACE = uuid.UUID("6f1c2b1e-3d0a-5a7e-9c1b-2f4e8d7a6b50")
+IMPORTED = ("QuestionnaireResponse", "Observation")
 _VITAL_BY_LOINC = {vital_definition(k).loinc: k for k in VitalKind}
 _VITAL_BY_LOINC["2708-6"] = VitalKind.SPO2_PERCENT  # FHIR core SpO2 code; 59408-5 in vitals.yaml
 
@@ -56,98 +73,53 @@ class ImportSummary:
     questionnaire_responses: int = 0
     vital_sign_sets: int = 0
     already_imported: int = 0
+    # Patient resources of the set matched to a patient of this clinic.
+    patients_matched: int = 0
+    # Why resources were left out (not refused), with how many.
+    skipped: dict[str, int] = field(default_factory=dict)
 
 
-def _refuse(where: str, reason: str) -> InvalidInput:
-    return InvalidInput(f"{where}: {reason} Nothing from this file was imported.", field="file")
-
-
-def _read_resources(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    text = path.read_text(encoding="utf-8")
-    stripped = text.strip()
-    if not stripped:
-        raise InvalidInput(f"{path.name} is empty: nothing to import.", field="file")
-    if (
-        stripped.startswith("{")
-        and "\n" in stripped
-        and stripped.splitlines()[0].rstrip().endswith("}")
-    ):
-        lines = [(f"line {n}", line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-    else:
-        lines = [("file", stripped)]
-    found: list[tuple[str, dict[str, Any]]] = []
-    for where, raw in lines:
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise _refuse(where, f"not JSON ({exc.msg}).") from None
-        if not isinstance(value, dict):
-            raise _refuse(where, "not a FHIR resource (expected a JSON object).")
-        if value.get("resourceType") == "Bundle":
-            for n, entry in enumerate(value.get("entry") or [], 1):
-                found.append((f"{where}, Bundle entry {n}", entry.get("resource") or {}))
-        else:
-            found.append((where, value))
-    return found
-
-
-def _validated(where: str, raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _validated(incoming: Incoming) -> tuple[str, dict[str, Any]]:
+    raw = incoming.resource
     kind = raw.get("resourceType")
-    label = f"{where} ({kind}/{raw.get('id', '?')})"
-    if kind not in ("QuestionnaireResponse", "Observation"):
-        raise _refuse(
+    label = f"{incoming.where} ({kind}/{raw.get('id', '?')})"
+    if kind not in IMPORTED and kind != "Patient":
+        raise refuse(
             label,
-            "only QuestionnaireResponse and vital-sign Observation resources can be imported.",
+            "only QuestionnaireResponse and vital-sign Observation resources can be imported "
+            "(Patient resources sent with them are used to find the patient).",
         )
     try:
-        get_fhir_model_class(kind).model_validate(raw)
+        get_fhir_model_class(str(kind)).model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         place = ".".join(str(p) for p in first["loc"])
-        raise _refuse(label, f"not valid FHIR R4 ({place}: {first['msg']}).") from None
+        raise refuse(label, f"not valid FHIR R4 ({place}: {first['msg']}).") from None
     return label, raw
 
 
-def _patient(db: Session, label: str, subject: dict[str, Any] | None) -> str:
-    subject = subject or {}
-    identifier = subject.get("identifier") or {}
-    if identifier.get("system") == MRN_SYSTEM and identifier.get("value"):
-        row = patients.find_patient_by_mrn(db, identifier["value"])
-        if row is not None:
-            return row.id
-        raise _refuse(label, f"no patient has the clinic number {identifier['value']}.")
-    reference = subject.get("reference") or ""
-    if reference.startswith("Patient/") and db.get(PatientRow, reference[8:]) is not None:
-        return reference[8:]
-    raise _refuse(
-        label,
-        f"the subject names no patient of this clinic; give subject.identifier with system "
-        f"{MRN_SYSTEM} and the clinic number (MRN), or subject.reference Patient/<ketaclinic id>.",
-    )
+def _patient(db: Session, index: PatientIndex, label: str, subject: dict[str, Any] | None) -> str:
+    try:
+        return index.subject(db, subject)
+    except LookupError as exc:
+        raise refuse(label, str(exc)) from None
 
 
 def _moment(label: str, value: Any, field_name: str) -> datetime:
     if not isinstance(value, str) or "T" not in value:
-        raise _refuse(label, f"{field_name} must be a date-time with a time zone.")
+        raise refuse(label, f"{field_name} must be a date-time with a time zone.")
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        raise _refuse(label, f"{field_name} {value} has no time zone.")
+        raise refuse(label, f"{field_name} {value} has no time zone.")
     return moment
 
 
-def _item_id(instrument: Instrument, link_id: str) -> str | None:
-    for item in instrument.items:
-        if link_id in (item.id, item.loinc, f"/{item.loinc}"):
-            return item.id
-    return None
-
-
-def _plan_response(db: Session, label: str, raw: dict[str, Any]) -> _Planned:
+def _plan_response(db: Session, index: PatientIndex, label: str, raw: dict[str, Any]) -> _Planned:
     if raw.get("status") not in ("completed", "amended"):
-        raise _refuse(label, f"status is {raw.get('status')}; only completed forms are imported.")
+        raise refuse(label, f"status is {raw.get('status')}; only completed forms are imported.")
     instrument_id = instrument_from_url(raw.get("questionnaire") or "")
     if instrument_id is None:
-        raise _refuse(
+        raise refuse(
             label,
             f"questionnaire {raw.get('questionnaire')!r} is not an instrument ketaclinic knows "
             "(use https://ketaclinic.org/fhir/Questionnaire/<id> or the LOINC form URL).",
@@ -155,22 +127,12 @@ def _plan_response(db: Session, label: str, raw: dict[str, Any]) -> _Planned:
     try:
         instrument = get_instrument(instrument_id)
     except KetaclinicError as exc:
-        raise _refuse(label, exc.message) from None
-    answers: dict[str, int | float] = {}
-    for item in raw.get("item") or []:
-        item_id = _item_id(instrument, item.get("linkId", ""))
-        if item_id is None:
-            known = ", ".join(i.id for i in instrument.items)
-            raise _refuse(
-                label,
-                f"item {item.get('linkId')!r} is not an item of {instrument.short_name} ({known}).",
-            )
-        answer = (item.get("answer") or [{}])[0]
-        value = answer.get("valueInteger", answer.get("valueDecimal"))
-        if value is None:
-            raise _refuse(label, f"item {item.get('linkId')} has no integer or decimal answer.")
-        answers[item_id] = value
-    patient_id = _patient(db, label, raw.get("subject"))
+        raise refuse(label, exc.message) from None
+    try:
+        answers = read_answers(instrument, raw.get("item") or [])
+    except AnswerRefused as exc:
+        raise refuse(label, str(exc)) from None
+    patient_id = _patient(db, index, label, raw.get("subject"))
     return _Planned(
         label,
         "questionnaire",
@@ -188,14 +150,14 @@ def _vital(
     codes = [c.get("code") for c in coding_owner.get("coding") or [] if c.get("system") == LOINC]
     kind = next((_VITAL_BY_LOINC[c] for c in codes if c in _VITAL_BY_LOINC), None)
     if kind is None:
-        raise _refuse(
+        raise refuse(
             label, f"LOINC code(s) {codes or 'none'} name no vital sign ketaclinic records."
         )
     definition = vital_definition(kind)
     if not quantity or quantity.get("value") is None:
-        raise _refuse(label, f"{definition.display} has no valueQuantity.")
+        raise refuse(label, f"{definition.display} has no valueQuantity.")
     if quantity.get("code", quantity.get("unit")) != definition.unit:
-        raise _refuse(
+        raise refuse(
             label,
             f"{definition.display} is in {quantity.get('code', quantity.get('unit'))!r}; "
             f"send it in UCUM {definition.unit!r} (no unit conversion on import).",
@@ -203,9 +165,11 @@ def _vital(
     return kind.value, float(quantity["value"])
 
 
-def _plan_observation(db: Session, label: str, raw: dict[str, Any]) -> _Planned:
+def _plan_observation(
+    db: Session, index: PatientIndex, label: str, raw: dict[str, Any]
+) -> _Planned:
     if raw.get("status") not in ("final", "amended", "corrected"):
-        raise _refuse(label, f"status is {raw.get('status')}; only final results are imported.")
+        raise refuse(label, f"status is {raw.get('status')}; only final results are imported.")
     codes = {c.get("code") for c in (raw.get("code") or {}).get("coding") or []}
     vitals: dict[str, float] = {}
     if BP_PANEL_LOINC in codes:
@@ -215,7 +179,7 @@ def _plan_observation(db: Session, label: str, raw: dict[str, Any]) -> _Planned:
     else:
         kind, value = _vital(label, raw.get("code") or {}, raw.get("valueQuantity"))
         vitals[kind] = value
-    patient_id = _patient(db, label, raw.get("subject"))
+    patient_id = _patient(db, index, label, raw.get("subject"))
     return _Planned(
         label,
         "vitals",
@@ -226,22 +190,57 @@ def _plan_observation(db: Session, label: str, raw: dict[str, Any]) -> _Planned:
     )
 
 
-def import_fhir_file(db: Session, ctx: RequestContext, path: Path) -> ImportSummary:
-    """Check every resource of ``path``, then write them all or nothing; the caller commits."""
+def _categories(raw: dict[str, Any]) -> set[str]:
+    return {
+        str(coding.get("code"))
+        for category in raw.get("category") or []
+        for coding in category.get("coding") or []
+        if coding.get("system") == OBSERVATION_CATEGORY
+    }
+
+
+def _skip_reason(raw: dict[str, Any]) -> str | None:
+    """Why an Observation is left out, or None when it is to be imported as a vital sign."""
+    categories = _categories(raw)
+    if not categories or "vital-signs" in categories:
+        return None
+    if "survey" in categories:
+        return (
+            "score Observation (the QuestionnaireResponse it derives from is imported and scored)"
+        )
+    return f"Observation of category {', '.join(sorted(categories))} (not a vital sign)"
+
+
+def import_fhir_file(
+    db: Session, ctx: RequestContext, path: Path, *, mrn_systems: Collection[str] = ()
+) -> ImportSummary:
+    """Check every resource of ``path`` (a file or a Bulk Data folder), then write them all or
+    nothing; the caller commits. ``mrn_systems``: identifier systems that carry this clinic's
+    clinic numbers besides ketaclinic's own."""
+    incoming, left_out = read_incoming(path)
+    validated = [_validated(item) for item in incoming]
+    index = patient_index(db, incoming, mrn_systems)
     plans: list[_Planned] = []
-    for where, raw in _read_resources(path):
-        label, resource = _validated(where, raw)
-        if resource["resourceType"] == "QuestionnaireResponse":
-            plans.append(_plan_response(db, label, resource))
-        else:
-            plans.append(_plan_observation(db, label, resource))
-    summary = ImportSummary()
+    skipped: Counter[str] = Counter(
+        f"{name} (a type ketaclinic does not import)" for name in left_out
+    )
+    for label, resource in validated:
+        kind = resource["resourceType"]
+        if kind == "QuestionnaireResponse":
+            plans.append(_plan_response(db, index, label, resource))
+        elif kind == "Observation":
+            reason = _skip_reason(resource)
+            if reason is None:
+                plans.append(_plan_observation(db, index, label, resource))
+            else:
+                skipped[reason] += 1
+    summary = ImportSummary(patients_matched=index.patients_matched, skipped=dict(skipped))
     with atomic(db):
         for plan in plans:
             try:
                 _write(db, ctx, plan, summary)
             except KetaclinicError as exc:
-                raise _refuse(plan.where, exc.message) from None
+                raise refuse(plan.where, exc.message) from None
         record_event(
             db,
             ctx.actor,
@@ -253,6 +252,7 @@ def import_fhir_file(db: Session, ctx: RequestContext, path: Path) -> ImportSumm
                 "questionnaire_responses": summary.questionnaire_responses,
                 "vital_sign_sets": summary.vital_sign_sets,
                 "already_imported": summary.already_imported,
+                "skipped": summary.skipped,
             },
         )
     return summary
