@@ -27,6 +27,16 @@ class Settings(BaseSettings):
         description="The clinic's IANA time zone (e.g. Europe/London, America/Los_Angeles): its "
         "calendar day and the times every page and report shows. Times are stored in UTC.",
     )
+    fhir_mrn_systems: str = Field(
+        default="",
+        description="FHIR identifier systems (comma-separated URIs) whose values are this "
+        "clinic's clinic numbers, besides ketaclinic's own: 'ketaclinic import fhir' matches "
+        "patients by them (e.g. the hospital system that issued the numbers).",
+    )
+
+    @property
+    def fhir_mrn_system_list(self) -> tuple[str, ...]:
+        return tuple(s.strip() for s in self.fhir_mrn_systems.split(",") if s.strip())
 
     @field_validator("clinic_timezone")
     @classmethod
