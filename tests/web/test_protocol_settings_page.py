@@ -125,3 +125,9 @@ def test_an_administrator_chooses_the_class_of_uncontrolled_hypertension(
         "relative-contraindication",
         "absolute-contraindication",
     )
+
+
+def test_the_clinic_policy_page_links_to_the_protocol_settings(
+    signed_in: dict[str, TestClient],
+) -> None:
+    assert 'href="/admin/policy/protocols"' in signed_in["nurse"].get("/admin/policy").text
