@@ -17,6 +17,7 @@ from ketaclinic.interop.deidentify import Deidentifier
 from ketaclinic.interop.fhir.source import all_patient_ids
 from ketaclinic.interop.omop import OMOP_TABLES, export_omop
 from ketaclinic.services.context import RequestContext
+from support.treated_course import RESPONDING_PHQ9, treated_patient
 
 # The official OHDSI field-level specification of CDM v5.4, copied unchanged next to the tests.
 SPEC = Path(__file__).parent / "data" / "OMOP_CDMv5.4_Field_Level.csv"
@@ -47,12 +48,24 @@ def _sql_type(cdm_type: str) -> str:
     return cdm_type.upper()
 
 
+# The official primary keys (OMOP CDM v5.4 primary-key constraints file): each table's own id.
+PRIMARY_KEYS = {
+    "person": "person_id",
+    "observation_period": "observation_period_id",
+    "visit_occurrence": "visit_occurrence_id",
+    "condition_occurrence": "condition_occurrence_id",
+    "drug_exposure": "drug_exposure_id",
+    "measurement": "measurement_id",
+    "observation": "observation_id",
+}
+
+
 def _ddl(table: str, schema: str = "") -> str:
     columns = ",\n".join(
         f"{name} {_sql_type(kind)}{' NOT NULL' if required else ''}"
         for name, kind, required in _spec()[table]
     )
-    return f"CREATE TABLE {schema}{table} (\n{columns}\n)"
+    return f"CREATE TABLE {schema}{table} (\n{columns},\nPRIMARY KEY ({PRIMARY_KEYS[table]})\n)"
 
 
 def test_the_column_copy_matches_the_official_specification() -> None:
@@ -143,3 +156,42 @@ def test_csv_export_loads_into_postgresql(db_engine: Engine, omop_csv: Path) -> 
         raw.commit()
     finally:
         raw.close()
+
+
+def test_no_event_lies_outside_its_persons_observation_period(
+    db: Session, ctx: RequestContext, clinic: Clinic, tmp_path: Path
+) -> None:
+    # A treated patient adds session visits, the administration and adverse-event dates; the
+    # interop clinic adds history recorded with its own dates (onset 2019, a trial in 2021).
+    treated_patient(db, later_phq9=RESPONDING_PHQ9)
+    out = tmp_path / "omop"
+    export_omop(db, out, all_patient_ids(db), as_of=ctx.now.date(), fmt="csv")
+    con = duckdb.connect()
+    for table in OMOP_TABLES:
+        con.execute(_ddl(table))
+        con.execute(
+            f"INSERT INTO {table} SELECT * FROM read_csv('{out / (table + '.csv')}', "
+            "header=true, all_varchar=true)"
+        )
+    assert con.execute(
+        "SELECT count(*) FROM drug_exposure WHERE lot_number IS NOT NULL"
+    ).fetchone() == (1,)
+    checked = 0
+    for table, columns in OMOP_TABLES.items():
+        if table in ("person", "observation_period"):
+            continue
+        for name, kind, _ in columns:
+            if kind != "date":
+                continue
+            outside = con.execute(
+                f"SELECT count(*) FROM {table} e JOIN observation_period p USING (person_id) "
+                f"WHERE e.{name} IS NOT NULL AND (e.{name} < p.observation_period_start_date "
+                f"OR e.{name} > p.observation_period_end_date)"
+            ).fetchone()
+            assert outside == (0,), f"{table}.{name}"
+            checked += con.execute(f"SELECT count({name}) FROM {table}").fetchone()[0]
+    assert checked > 0
+    # One period per person.
+    assert con.execute(
+        "SELECT count(*), count(DISTINCT person_id) FROM observation_period"
+    ).fetchone() == (4, 4)

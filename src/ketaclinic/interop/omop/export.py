@@ -98,19 +98,26 @@ def export_omop(
             data = deidentifier.patient(data)
         person_id = mint("person")
         tables["person"].append(build.person_row(data, person_id, as_of))
-        tables["observation_period"].append(
-            build.observation_period_row(data, mint("observation_period"), person_id)
-        )
+        period_key = mint("observation_period")
         visits, by_day = build.visit_rows(data, mint, person_id)
-        tables["visit_occurrence"].extend(visits)
-        tables["condition_occurrence"].extend(build.condition_rows(data, mint, person_id))
-        for drug in build.drug_rows(data, mint, person_id):
+        drugs = build.drug_rows(data, mint, person_id)
+        for drug in drugs:
             session_id = drug.pop("_session_id", None)
             if session_id is not None:
                 drug["visit_occurrence_id"] = by_day.get(session_id)
-            tables["drug_exposure"].append(drug)
-        tables["measurement"].extend(build.measurement_rows(data, mint, person_id, by_day))
-        tables["observation"].extend(build.observation_rows(data, mint, person_id))
+        events = {
+            "visit_occurrence": visits,
+            "condition_occurrence": build.condition_rows(data, mint, person_id),
+            "drug_exposure": drugs,
+            "measurement": build.measurement_rows(data, mint, person_id, by_day),
+            "observation": build.observation_rows(data, mint, person_id),
+        }
+        every_event = [row for rows in events.values() for row in rows]
+        tables["observation_period"].append(
+            build.observation_period_row(data, period_key, person_id, every_event)
+        )
+        for table, rows in events.items():
+            tables[table].extend(rows)
         if progress is not None:
             progress(1)
     summary = OmopSummary(out_dir)

@@ -73,15 +73,23 @@ def person_row(data: PatientData, person_id: int, as_of: date) -> Row:
     return row
 
 
-def event_days(data: PatientData) -> list[date]:
-    days = [_day(o.observed_at) for o in data.observations]
-    days += [_day(r.administered_at) for r in data.responses]
-    days += [_day(data.patient.created_at)]
-    return days
+def event_days(rows: list[Row]) -> list[date]:
+    """Every ``*_date`` of the person's event rows (visits, conditions, drug exposures,
+    measurements, observations): an observation period must hold each of them."""
+    return [
+        value
+        for row in rows
+        for name, value in row.items()
+        if name.endswith("_date") and isinstance(value, date)
+    ]
 
 
-def observation_period_row(data: PatientData, key: int, person_id: int) -> Row:
-    days = event_days(data)
+def observation_period_row(
+    data: PatientData, key: int, person_id: int, event_rows: list[Row]
+) -> Row:
+    """One period from registration (or the first event, if earlier: history recorded with its
+    own dates) to the last event, so no event of the person lies outside it (OHDSI DQD)."""
+    days = [_day(data.patient.created_at), *event_days(event_rows)]
     return {
         "observation_period_id": key,
         "person_id": person_id,
