@@ -8,10 +8,17 @@ from html.parser import HTMLParser
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from ketaclinic import CLINICAL_DISCLAIMER
+from ketaclinic.storage.database import SessionFactory
+from ketaclinic.storage.tables.access import User
+from ketaclinic.storage.tables.planning import TreatmentPlanRow
+from ketaclinic.storage.tables.sessions import SupervisedSessionRow
 from ketaclinic.web.app import STATIC_DIR
+from ketaclinic.web.deps import api_routes
 from ketaclinic.web.templating import nav_for
+from support.treated_course import treated_patient
 
 EXTRA_PAGES = {"administrator": ["/api-reference"]}
 
@@ -30,9 +37,12 @@ class PageAudit(HTMLParser):
         self.external: list[str] = []
         self.skip_link = False
         self.lang = None
+        self.ids: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
+        if values.get("id"):
+            self.ids.append(str(values["id"]))
         if tag == "html":
             self.lang = values.get("lang")
         if tag == "h1":
@@ -64,6 +74,7 @@ def test_pages_are_accessible_and_self_contained(
         assert audit.h1 == 1, path
         assert audit.skip_link, path
         assert [i for i in audit.inputs if i not in audit.labels] == [], path
+        assert duplicate_ids(audit) == [], path
         assert audit.external == [], path
         assert CLINICAL_DISCLAIMER in response.text
         csp = response.headers["content-security-policy"]
@@ -108,3 +119,61 @@ def test_the_api_reference_lists_the_api_from_this_host(signed_in: dict[str, Tes
     # FastAPI's own /docs would load Swagger UI from a CDN, so it is switched off.
     assert signed_in["nurse"].get("/docs").status_code == 404
     assert signed_in["nurse"].get("/openapi.json").json()["info"]["title"] == "ketaclinic"
+
+
+def duplicate_ids(audit: PageAudit) -> list[str]:
+    """Ids used more than once: a label, an error link or aria-describedby would point at the
+    first of them, whichever form it belongs to."""
+    return sorted({i for i in audit.ids if audit.ids.count(i) > 1})
+
+
+# Files and data, not pages; the set-password page is reached from a token, not signed in.
+_NOT_PAGES = (".png", ".pdf", ".svg", ".zip", "/export", "/session/status", "/healthz",
+              "/set-password/", "/api-reference")  # fmt: skip
+
+
+@pytest.fixture
+def every_page(
+    session_factory: SessionFactory, accounts: dict[str, str], app: FastAPI
+) -> list[str]:
+    """Every GET page of the app with its path filled from a treated patient's records (plan,
+    session), the web tests' patient account and an instrument, so a page added later is seen."""
+    with session_factory() as db:
+        patient_id = treated_patient(db)
+        plan_id = db.scalars(select(TreatmentPlanRow.id).where(
+            TreatmentPlanRow.patient_id == patient_id)).first()  # fmt: skip
+        session_id = db.scalars(select(SupervisedSessionRow.id).where(
+            SupervisedSessionRow.patient_id == patient_id)).first()  # fmt: skip
+        user_id = db.scalars(select(User.id).where(User.role == "patient")).one()
+    values = {"patient_id": patient_id, "plan_id": plan_id, "session_id": session_id,
+              "user_id": user_id, "instrument_id": "phq9"}  # fmt: skip
+    pages = []
+    for route in api_routes(app):
+        path = route.path
+        if route.method != "GET" or path.startswith(("/api/", "/fhir", "/static")):
+            continue
+        if any(part in path for part in _NOT_PAGES):
+            continue
+        names = re.findall(r"\{(\w+)\}", path)
+        assert set(names) <= set(values), f"no test value for {names} in {path}"
+        pages.append(re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path))
+    return pages
+
+
+def test_no_page_repeats_an_element_id(
+    every_page: list[str], signed_in: dict[str, TestClient]
+) -> None:
+    seen = 0
+    problems: list[str] = []
+    for role, client in signed_in.items():
+        for path in every_page:
+            response = client.get(path)
+            if response.status_code != 200 or "text/html" not in response.headers["content-type"]:
+                continue
+            audit = PageAudit()
+            audit.feed(response.text)
+            seen += 1
+            if duplicate_ids(audit):
+                problems.append(f"{path} as {role}: {duplicate_ids(audit)}")
+    assert problems == []
+    assert seen >= 25, "the pages must really have been opened"

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ketaclinic.errors import InvalidInput
-from ketaclinic.services import audit, users
+from ketaclinic.errors import InvalidInput, NotFound, RuleViolation
+from ketaclinic.services import accounts, audit, users
 from ketaclinic.web.deps import ClinicZone, CurrentActor, DbSession, Now, require
 from ketaclinic.web.permissions import permission_matrix
 from ketaclinic.web.templating import render
@@ -34,13 +34,19 @@ def _valid_for(request: Request) -> timedelta:
 def _users_page(
     request: Request, db: DbSession, *, status_code: int = 200, **extra: Any
 ) -> Response:
+    roles = permission_matrix().roles
     context = {
         "accounts": users.list_users(db),
-        "roles": [(name, role.label) for name, role in permission_matrix().roles.items()],
+        "roles": [(name, role.label) for name, role in roles.items()],
+        "role_labels": {name: role.label for name, role in roles.items()},
         "values": {},
         "errors": {},
-        "invite_values": {},
+        # "Invite" from the search results brings the clinic number into the form.
+        "invite_values": {"mrn": request.query_params.get("mrn", "")},
         "invite_errors": {},
+        "search_values": {},
+        "search_errors": {},
+        "matches": None,
         "link": None,
     }
     context.update(extra)
@@ -82,6 +88,21 @@ def create_staff_account(
     return _users_page(request, db, link=link)
 
 
+@router.get("/patients/invite/search", response_class=HTMLResponse, dependencies=[UsersChange])
+def find_patient_to_invite(
+    request: Request, db: DbSession, actor: CurrentActor, now: Now, q: str = ""
+) -> Response:
+    """Patients by name or clinic number, to pick whom to invite (audited: names are shown)."""
+    try:
+        matches = accounts.find_patients_to_invite(db, actor, q, now=now)
+    except InvalidInput as exc:
+        errors = {"q": exc.message}
+        return _users_page(
+            request, db, status_code=422, search_values={"q": q}, search_errors=errors
+        )
+    return _users_page(request, db, search_values={"q": q}, matches=matches)
+
+
 @router.post("/patients/invite", response_class=HTMLResponse, dependencies=[UsersChange])
 def invite_patient(
     request: Request,
@@ -90,19 +111,20 @@ def invite_patient(
     now: Now,
     email: Annotated[str, Form()] = "",
     display_name: Annotated[str, Form()] = "",
-    patient_id: Annotated[str, Form()] = "",
+    mrn: Annotated[str, Form()] = "",
 ) -> Response:
-    values = {"email": email, "display_name": display_name, "patient_id": patient_id}
+    """A portal account for the patient with this clinic number (MRN), and its link."""
+    values = {"email": email, "display_name": display_name, "mrn": mrn}
     try:
-        user, token = users.invite_patient(
-            db, actor, email=email, display_name=display_name, patient_id=patient_id.strip(),
+        user, token, record = accounts.invite_patient_by_mrn(
+            db, actor, mrn=mrn, email=email, display_name=display_name,
             valid_for=_valid_for(request), now=now,
         )  # fmt: skip
-    except InvalidInput as exc:
+    except (InvalidInput, NotFound, RuleViolation) as exc:
         db.rollback()
         errors = {exc.field or "email": exc.message}
         return _users_page(request, db, status_code=422, invite_values=values, invite_errors=errors)
-    link = {"who": user.display_name, "url": _link(request, token)}
+    link = {"who": user.display_name, "url": _link(request, token), "record": record}
     return _users_page(request, db, link=link)
 
 
