@@ -63,19 +63,40 @@ def make_known_patient(
     cssrs: list[int] | None = CSSRS_NONE,
     weight_kg: float | None = 80.0,
     height_cm: float | None = 178.0,
+    names: Mapping[str, str] | None = None,
 ) -> str:
     ruled = [c for c in ruled_out if c not in set(conditions)]
     patient_id = make_patient(
         db,
         ctx,
-        identity={"sex": sex, "date_of_birth": date_of_birth},
+        identity={"sex": sex, "date_of_birth": date_of_birth} | dict(names or {}),
         conditions=conditions,
         medications=medications,
         failed_trials=failed_trials,
         weight_kg=weight_kg,
         height_cm=height_cm,
     )
-    for condition in ruled:
+    answer_screening_questions(
+        db, ctx, patient_id, ruled_out=ruled, allergies=allergies, bp_mmhg=bp_mmhg,
+        phq9_item9=phq9_item9, cssrs=cssrs,
+    )  # fmt: skip
+    return patient_id
+
+
+def answer_screening_questions(
+    db: Session,
+    ctx: RequestContext,
+    patient_id: str,
+    *,
+    ruled_out: Iterable[str] = RULED_OUT,
+    allergies: Iterable[Mapping[str, Any]] = ({"substance": "penicillin", "reaction": "rash"},),
+    bp_mmhg: tuple[int, int] | None = (128, 82),
+    phq9_item9: int | None = 0,
+    cssrs: list[int] | None = CSSRS_NONE,
+) -> None:
+    """What screening asks of a registered patient besides diagnoses and trials: conditions
+    asked about and found absent, allergies, a blood pressure, PHQ-9 and the C-SSRS screener."""
+    for condition in ruled_out:
         patients.add_diagnosis(db, ctx, patient_id, {"condition": condition, "status": "ruled-out"})
     for allergy in allergies:
         patients.add_allergy(db, ctx, patient_id, allergy)
@@ -97,4 +118,3 @@ def make_known_patient(
         measurement.record_questionnaire_response(
             db, ctx, patient_id, "cssrs-screener", cssrs, administered_at=earlier
         )
-    return patient_id

@@ -17,6 +17,7 @@ from session_services import (
     monitoring,
     new_patient,
     predose_answers,
+    scheduled,
 )
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from ketaclinic.clinical.rems import FORM_VERSION
 from ketaclinic.errors import InvalidInput, NotFound, RuleViolation
 from ketaclinic.services import consents, patients, rems, sessions
 from ketaclinic.services.context import RequestContext
-from support.clinic import NURSE
+from support.clinic import NURSE, PRESCRIBER
 
 SETTING_ANSWERS = {
     "monitoring_hcp_phone": "+1 555-0100",
@@ -108,15 +109,16 @@ def test_a_second_treatment_is_not_a_first_treatment(db: Session) -> None:
     pid = esketamine_patient(db)
     discharged(db, ESK, pid)
     day = 24 * 60  # the next morning, same times
-    sid = sessions.schedule_session(db, at(day - 60), pid, ESK, T0 + timedelta(minutes=day))
-    second = sid.session_id
+    second = scheduled(db, ESK, pid, minutes=day)  # the plan's next calendar entry
     sessions.check_in(db, at(day), second)
     sessions.record_observation(db, at(day + 5), second, "b", BASELINE)
     sessions.pass_predose(db, at(day + 10), second, predose_answers(ESK))
+    # One device instead of the plan's dose: the prescriber at the chair overrides with a reason.
     sessions.start_dosing(
-        db, at(day + 15), second, product="SPRAVATO", formulation="nasal spray 28 mg device",
-        lot_number="LOT-ESK-002", dose_mg=28, administered_by="patient (self, observed)",
-        supervised_by=NURSE.display_name,
+        db, at(day + 15, PRESCRIBER), second, product="SPRAVATO",
+        formulation="nasal spray 28 mg device", lot_number="LOT-ESK-002", dose_mg=28,
+        administered_by="patient (self, observed)", supervised_by=NURSE.display_name,
+        override_reason="Marked dissociation after 56 mg yesterday; one device today.",
     )  # fmt: skip
     sessions.add_dosing_event(db, at(day + 15), second, "device", device_mg=28)
     sessions.end_dosing(db, at(day + 16), second)

@@ -37,12 +37,15 @@ def treated_patient(
 ) -> str:
     """The patient's id; everything committed."""
     ctx = context(NURSE, T0 - timedelta(days=7))
-    patient_id = make_known_patient(db, ctx, **identity)  # type: ignore[arg-type]
+    # 70 kg: the plan's 0.5 mg/kg is the 35 mg given below.
+    patient_id = make_known_patient(db, ctx, **({"weight_kg": 70.0} | identity))  # type: ignore[arg-type]
     consents.record_consent(db, ctx, patient_id, "treatment")
     if research_consent:
         consents.record_consent(db, ctx, patient_id, "research")
     screening.screen_patient(db, ctx, patient_id, "racemic-iv-im", STATED_ALL_CLEAR)
-    plan = planning.create_plan(db, context(PRESCRIBER, ctx.now), patient_id, IV3, T0.date())
+    doctor = context(PRESCRIBER, ctx.now)
+    plan = planning.create_plan(db, doctor, patient_id, IV3, T0.date())
+    planning.sign_plan(db, doctor, plan.plan_id)  # sessions carry out a signed plan only
     measurement.record_questionnaire_response(
         db, at(-60), patient_id, "phq9", list(BASELINE_PHQ9),
         administered_at=T0 - timedelta(days=3),

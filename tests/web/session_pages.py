@@ -9,12 +9,18 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from web_support import PATIENT_ID, Clock, csrf_from
 
 from ketaclinic.clinical.policy import ProtocolKind
 from ketaclinic.services import consents, patients, sessions
 from ketaclinic.services.context import Actor, RequestContext
 from ketaclinic.storage.database import SessionFactory
+from ketaclinic.storage.tables.planning import ScreeningRow
+from services.screened_patients import RULED_OUT, answer_screening_questions
+from services.session_services import PLAN_PROTOCOL, next_plan_entry
+from support.factories import FAILED_TRIALS
 
 STAFF = Actor(user_id=None, role="nurse", display_name="Setup Nurse")
 
@@ -30,14 +36,14 @@ RECOVERED = {
 PREDOSE = {
     "identity_confirmed": "yes", "food_hours_ago": "3", "liquid_minutes_ago": "60",
     "escort_confirmed": "yes", "transport_confirmed": "yes", "pregnancy_status": "not-pregnant",
-    "eligibility_valid": "yes",
 }  # fmt: skip
 
 
 def make_patient(
     factory: SessionFactory, clock: Clock, *, patient_id: str = PATIENT_ID, **identity: str
 ) -> str:
-    """A registered patient (70 kg, consented to treatment), a week before the clinic morning."""
+    """A registered patient (70 kg, consented to treatment, enrolled in the SPRAVATO REMS), a
+    week before the clinic morning."""
     ctx = RequestContext(STAFF, clock.now - timedelta(days=7))
     person = {"given_name": "Robin", "family_name": "Hale", "date_of_birth": "1980-02-01",
               "sex": "F"} | identity  # fmt: skip
@@ -50,12 +56,35 @@ def make_patient(
     return pid
 
 
+def _answer_screening(db: Session, patient_id: str) -> None:
+    """What screening asks, recorded at registration time: depression with treatment resistance,
+    three failed trials, a current medication, everything else asked and found absent."""
+    patient = patients.get_patient_row(db, patient_id)
+    ctx = RequestContext(STAFF, patient.created_at)
+    for condition in ("mdd", "trd"):
+        patients.add_diagnosis(db, ctx, patient_id, {"condition": condition})
+    medication = {"drug_name": "mirtazapine", "dose_amount": 30, "dose_unit": "mg"}
+    patients.add_medication(db, ctx, patient_id, medication)
+    for trial in FAILED_TRIALS:
+        patients.add_antidepressant_trial(db, ctx, patient_id, trial)
+    woman = ("pregnancy", "breastfeeding") if patient.sex == "F" else ()
+    answer_screening_questions(db, ctx, patient_id, ruled_out=(*RULED_OUT, *woman))
+
+
 def schedule(factory: SessionFactory, clock: Clock, patient_id: str, kind: ProtocolKind) -> str:
+    """A session now, carrying out the patient's next signed-plan entry (screened and planned by
+    a prescriber first if needed): IV 35 mg, esketamine 56 mg on 70 kg."""
     ctx = RequestContext(STAFF, clock.now - timedelta(hours=1))
     with factory() as db:
+        if not db.scalars(
+            select(ScreeningRow.id).where(ScreeningRow.patient_id == patient_id)
+        ).first():
+            _answer_screening(db, patient_id)
+        entry = next_plan_entry(db, patient_id, kind)
         record = sessions.schedule_session(
-            db, ctx, patient_id, kind, clock.now, chair="Chair 2", room="Room A"
-        )
+            db, ctx, patient_id, kind, clock.now, chair="Chair 2", room="Room A",
+            plan_session_id=entry, protocol_id=PLAN_PROTOCOL[kind],
+        )  # fmt: skip
         db.commit()
     return record.session_id
 

@@ -22,10 +22,12 @@ from web_support import Clock
 
 from ketaclinic.clinical import rems as rems_core
 from ketaclinic.clinical.policy import ProtocolKind, default_policy
+from ketaclinic.clinical.protocols import get_protocol
 from ketaclinic.services import rems, sessions
 from ketaclinic.services.context import RequestContext
 from ketaclinic.storage.database import SessionFactory
 from ketaclinic.web.routes.session_rems import field_kind
+from services.session_services import PLAN_PROTOCOL
 
 IV = ProtocolKind.IV_RACEMIC
 ESK = ProtocolKind.INTRANASAL_ESKETAMINE
@@ -50,13 +52,12 @@ def test_a_nurse_runs_an_iv_session_from_check_in_to_signed_record(
     step(nurse, sid, "readings", BASELINE)
     wait(clock, 5, nurse, prescriber)
     # "Check answers" lists every pre-dose item without changing the session.
-    checked = post(nurse, f"/sessions/{sid}", f"/sessions/{sid}/predose", PREDOSE | {
-        "planned_dose_mg": "35", "max_dose_mg": "70", "action": "check"})  # fmt: skip
+    checked = post(nurse, f"/sessions/{sid}", f"/sessions/{sid}/predose",
+                   PREDOSE | {"action": "check"})  # fmt: skip
     assert checked.status_code == 200
     assert "✓ Met" in checked.text
     assert _state(session_factory, clock, sid) == "checked-in"
-    step(nurse, sid, "predose", PREDOSE | {"planned_dose_mg": "35", "max_dose_mg": "70",
-                                           "action": "pass"})  # fmt: skip
+    step(nurse, sid, "predose", PREDOSE | {"action": "pass"})
     wait(clock, 5, nurse, prescriber)
     step(nurse, sid, "dosing/start", {
         "iv": "yes", "product": "ketamine hydrochloride", "formulation": "solution for infusion",
@@ -112,8 +113,7 @@ def test_an_esketamine_session_records_each_device_and_offers_the_rems_form(
     sid = schedule(session_factory, clock, make_patient(session_factory, clock), ESK)
     step(nurse, sid, "check-in")
     step(nurse, sid, "readings", BASELINE)
-    step(nurse, sid, "predose", PREDOSE | {"planned_dose_mg": "56", "max_dose_mg": "84",
-                                           "action": "pass"})  # fmt: skip
+    step(nurse, sid, "predose", PREDOSE | {"action": "pass"})
     step(nurse, sid, "dosing/start", {"iv": "no", "product": "SPRAVATO",
          "formulation": "nasal spray 28 mg device", "lot_number": "LOT-ESK-1", "dose_mg": "56",
          "administered_by": "patient (self, observed)"})  # fmt: skip
@@ -161,8 +161,7 @@ def test_predose_refused_while_a_check_is_unmet_and_nothing_changes(
     step(nurse, sid, "check-in")
     step(nurse, sid, "readings", BASELINE)
     answers = PREDOSE | {
-        "escort_confirmed": "no", "liquid_minutes_ago": "10",
-        "planned_dose_mg": "56", "max_dose_mg": "84", "action": "pass",
+        "escort_confirmed": "no", "liquid_minutes_ago": "10", "action": "pass",
     }  # fmt: skip
     response = post(nurse, f"/sessions/{sid}", f"/sessions/{sid}/predose", answers)
     assert response.status_code == 422
@@ -185,8 +184,7 @@ def _esketamine_discharged(nurse: TestClient, factory: SessionFactory, clock: Cl
     sid = schedule(factory, clock, make_patient(factory, clock), ESK)
     step(nurse, sid, "check-in")
     step(nurse, sid, "readings", BASELINE)
-    step(nurse, sid, "predose", PREDOSE | {"planned_dose_mg": "56", "max_dose_mg": "84",
-                                           "action": "pass"})  # fmt: skip
+    step(nurse, sid, "predose", PREDOSE | {"action": "pass"})
     step(nurse, sid, "dosing/start", {"iv": "no", "product": "SPRAVATO",
          "formulation": "nasal spray", "lot_number": "LOT-ESK-2", "dose_mg": "56"})  # fmt: skip
     step(nurse, sid, "dosing/event", {"kind": "device", "device_mg": "28"})
@@ -230,3 +228,79 @@ def test_the_rems_form_is_completed_finalised_downloaded_and_submitted(
         == 303
     )
     assert "Submitted, reference R-1" in nurse.get(url).text
+
+
+def test_eligibility_and_dose_are_shown_from_the_record_never_typed(
+    signed_in: dict[str, TestClient], session_factory: SessionFactory, clock: Clock
+) -> None:
+    nurse = signed_in["nurse"]
+    sid = schedule(session_factory, clock, make_patient(session_factory, clock), ESK)
+    step(nurse, sid, "check-in")
+    page = nurse.get(f"/sessions/{sid}").text
+    assert "From the record (not typed here)" in page
+    assert "plan version 1 signed by" in page
+    assert "56.0 mg" in page  # the signed plan's day-1 dose
+    for typed in ("eligibility_valid", "planned_dose_mg", "max_dose_mg"):
+        assert f'name="{typed}"' not in page
+    step(nurse, sid, "readings", BASELINE)
+    step(nurse, sid, "predose", PREDOSE | {"action": "pass"})
+    start = nurse.get(f"/sessions/{sid}").text
+    assert 'name="dose_mg"' in start
+    assert 'value="56.0"' in start  # the planned dose, ready to confirm
+    assert 'name="override_reason"' not in start  # a nurse cannot override
+
+
+def test_a_decision_to_proceed_is_the_prescribers_on_the_page(
+    signed_in: dict[str, TestClient], session_factory: SessionFactory, clock: Clock
+) -> None:
+    nurse, prescriber = signed_in["nurse"], signed_in["prescriber"]
+    sid = schedule(session_factory, clock, make_patient(session_factory, clock), ESK)
+    step(nurse, sid, "check-in")
+    step(nurse, sid, "readings", BASELINE | {"systolic_mmhg": "152", "diastolic_mmhg": "94"})
+    checked = post(nurse, f"/sessions/{sid}", f"/sessions/{sid}/predose",
+                   PREDOSE | {"action": "check"})  # fmt: skip
+    assert "needs the prescriber's decision" in checked.text
+    assert 'name="decision_blood-pressure-gate"' not in checked.text
+    decision = {"decision_blood-pressure-gate": "Rechecked after rest; proceed."}
+    refused = post(nurse, f"/sessions/{sid}", f"/sessions/{sid}/predose",
+                   PREDOSE | decision | {"action": "pass"})  # fmt: skip
+    assert refused.status_code == 422
+    assert "Only a prescriber may decide to proceed" in refused.text
+    assert _state(session_factory, clock, sid) == "checked-in"
+    offered = post(prescriber, f"/sessions/{sid}", f"/sessions/{sid}/predose",
+                   PREDOSE | {"action": "check"})  # fmt: skip
+    assert 'name="decision_blood-pressure-gate"' in offered.text
+    step(prescriber, sid, "predose", PREDOSE | decision | {"action": "pass"})
+    assert _state(session_factory, clock, sid) == "predose-passed"
+
+
+def test_a_dose_other_than_the_plans_needs_the_prescribers_override_on_the_page(
+    signed_in: dict[str, TestClient], session_factory: SessionFactory, clock: Clock
+) -> None:
+    nurse, prescriber = signed_in["nurse"], signed_in["prescriber"]
+    sid = schedule(session_factory, clock, make_patient(session_factory, clock), ESK)
+    step(nurse, sid, "check-in")
+    step(nurse, sid, "readings", BASELINE)
+    step(nurse, sid, "predose", PREDOSE | {"action": "pass"})
+    start = {"iv": "no", "product": "SPRAVATO", "formulation": "nasal spray",
+             "lot_number": "LOT-ESK-3", "dose_mg": "84"}  # fmt: skip
+    refused = post(nurse, f"/sessions/{sid}", f"/sessions/{sid}/dosing/start", start)
+    assert refused.status_code == 422
+    assert "differs from the signed plan" in field_error(refused.text, "dose_mg")
+    assert 'value="84"' in refused.text  # kept as typed
+    assert _state(session_factory, clock, sid) == "predose-passed"
+    reason = "Partial response on 56 mg at the last course; step up."
+    step(prescriber, sid, "dosing/start", start | {"override_reason": reason})
+    assert _state(session_factory, clock, sid) == "dosing"
+    # Devices closer than the protocol's spacing are recorded and shown.
+    step(nurse, sid, "dosing/event", {"kind": "device", "device_mg": "28"})
+    clock.advance(minutes=2)
+    step(nurse, sid, "dosing/event", {"kind": "device", "device_mg": "28"})
+    page = nurse.get(f"/sessions/{sid}").text
+    devices = get_protocol(PLAN_PROTOCOL[ESK]).devices
+    assert devices is not None
+    assert (
+        f"2 min after the previous one; the protocol asks for {devices.spacing_minutes:g} min"
+        in page
+    )
+    assert "Early: 2 min after the previous device" in page

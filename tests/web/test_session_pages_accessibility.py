@@ -37,7 +37,7 @@ def test_the_monitor_in_every_state_and_the_rems_form(
     step(nurse, sid, "check-in")
     step(nurse, sid, "readings", BASELINE)
     _check(nurse, page)  # checked in: pre-dose checklist and readings
-    answers = PREDOSE | {"planned_dose_mg": "56", "max_dose_mg": "84"}
+    answers = PREDOSE
     _check(nurse, page, post(nurse, page, f"{page}/predose", answers | {"action": "check"}).text)
     step(nurse, sid, "predose", answers | {"action": "pass"})
     _check(nurse, page)  # start of dosing

@@ -3,7 +3,9 @@
 The baseline comes from the session's own readings and, when the nurse does not answer it, the
 consent item from the consent register, so a checklist never contradicts the record. What the
 record already knows is never typed at the chair: the SPRAVATO REMS enrolment comes from the
-consent register, and an answer for it is refused.
+consent register, eligibility from the patient's screening in force, the planned dose from the
+session's signed plan and the maximum from the protocol's limits as the clinic applies them
+(``services.session_plan``); an answer typed for any of them is refused.
 
 A decision to proceed despite a check that needs one (blood pressure above the gate, a pregnant
 status, a positive suicide screen) is the prescriber's: anybody else gets a clear refusal, and the
@@ -13,7 +15,7 @@ decision is stamped with the signed-in prescriber's name and the time, never a t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -32,19 +34,72 @@ from ketaclinic.services.consents import ConsentKind, active_consent
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.plan_records import PRESCRIBER_ROLES, require_role
 from ketaclinic.services.policy import clinic_policy
+from ketaclinic.services.session_plan import (
+    EligibilityFacts,
+    PlannedDose,
+    eligibility_facts,
+    planned_dose,
+    session_protocol,
+)
 from ketaclinic.services.session_steps import apply_step, read_record
+from ketaclinic.services.session_store import session_row
 
+_SCREENING = "the patient's screening in force (and its overrides)"
+_PLAN = "the session's signed plan and the protocol's limits"
 # Answers the record gives; typing them at the chair is refused (field -> where it comes from).
 FROM_THE_RECORD = {
     "rems_enrolled": "the consent register (SPRAVATO REMS patient enrolment)",
+    "eligibility_valid": _SCREENING,
+    "eligibility_valid_until": _SCREENING,
+    "eligibility_summary": _SCREENING,
+    "planned_dose_mg": _PLAN,
+    "max_dose_mg": _PLAN,
+    "dose_override_recorded": _PLAN,
+    "dose_summary": _PLAN,
+    "dose_problem": _PLAN,
 }
 
 
+@dataclass(frozen=True)
+class PredoseFacts:
+    """What the record says for the pre-dose checks (shown read-only, with where it came from)."""
+
+    eligibility: EligibilityFacts
+    dose: PlannedDose
+
+    def inputs(self) -> dict[str, Any]:
+        dose = self.dose.dose
+        return {
+            "eligibility_valid": self.eligibility.valid,
+            "eligibility_valid_until": self.eligibility.valid_until,
+            "eligibility_summary": self.eligibility.summary,
+            "planned_dose_mg": dose.dose_mg if dose is not None else None,
+            "max_dose_mg": self.dose.max_dose_mg,
+            "dose_override_recorded": self.dose.override_recorded,
+            "dose_summary": self.dose.summary,
+            "dose_problem": self.dose.problem,
+        }
+
+
+def predose_facts(db: Session, ctx: RequestContext, session_id: str) -> PredoseFacts:
+    """The screening decision and the signed plan's dose for a session, as of now."""
+    row = session_row(db, session_id)
+    protocol = session_protocol(db, row)
+    return PredoseFacts(
+        eligibility=eligibility_facts(db, row, protocol, ctx.now),
+        dose=planned_dose(db, ctx, row),
+    )
+
+
 def _predose_inputs(
-    db: Session, record: core.SessionRecord, inputs: PredoseInputs | Mapping[str, Any], at: datetime
+    db: Session,
+    ctx: RequestContext,
+    record: core.SessionRecord,
+    inputs: PredoseInputs | Mapping[str, Any],
 ) -> PredoseInputs:
     """The nurse's answers, with the baseline from the session's own readings, consent (when not
     given) from the consent register and everything in ``FROM_THE_RECORD`` from the record."""
+    at = ctx.now
     given = inputs if isinstance(inputs, PredoseInputs) else PredoseInputs.model_validate(inputs)
     typed = sorted(set(FROM_THE_RECORD) & given.model_fields_set)
     if typed:
@@ -62,6 +117,7 @@ def _predose_inputs(
     if record.protocol_kind.is_rems:
         enrolment = active_consent(db, record.patient_id, ConsentKind.REMS_ENROLMENT, at=at)
         changes["rems_enrolled"] = enrolment is not None
+    changes |= predose_facts(db, ctx, record.session_id).inputs()
     return given.model_copy(update=changes)
 
 
@@ -96,7 +152,7 @@ def evaluate_predose_checks(
     decided = _prescribers_decisions(ctx, decisions)
     record = read_record(db, ctx, session_id, "predose.evaluate")
     policy = clinic_policy(db, record.protocol_kind)
-    full = _predose_inputs(db, record, inputs, ctx.now)
+    full = _predose_inputs(db, ctx, record, inputs)
     return evaluate_predose(record.protocol_kind, full, policy, at=ctx.now, decisions=decided)
 
 
@@ -114,7 +170,7 @@ def pass_predose(
 
     def step(record: core.SessionRecord) -> core.SessionRecord:
         policy = clinic_policy(db, record.protocol_kind)
-        full = _predose_inputs(db, record, inputs, ctx.now)
+        full = _predose_inputs(db, ctx, record, inputs)
         result = evaluate_predose(record.protocol_kind, full, policy, at=ctx.now, decisions=decided)
         return core.pass_predose(record, result, at=ctx.now, by=by)
 

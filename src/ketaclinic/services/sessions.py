@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.policy import ProtocolKind, parse_protocol_kind
-from ketaclinic.clinical.sessions import mar
 from ketaclinic.clinical.sessions import record as core
 from ketaclinic.clinical.sessions.alerts import Measures
 from ketaclinic.clinical.sessions.discharge import DischargeAssessment, assess_discharge
@@ -28,9 +27,14 @@ from ketaclinic.services.audit import record_event
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.patients import get_patient_row
 from ketaclinic.services.policy import clinic_policy
-from ketaclinic.services.session_plan import early_devices, session_protocol
+from ketaclinic.services.session_dosing import add_dosing_event as add_dosing_event
+from ketaclinic.services.session_dosing import device_spacing_warnings as device_spacing_warnings
+from ketaclinic.services.session_dosing import end_dosing as end_dosing
+from ketaclinic.services.session_dosing import override_session_dose as override_session_dose
+from ketaclinic.services.session_dosing import start_dosing as start_dosing
 from ketaclinic.services.session_predose import evaluate_predose_checks as evaluate_predose_checks
 from ketaclinic.services.session_predose import pass_predose as pass_predose
+from ketaclinic.services.session_predose import predose_facts as predose_facts
 from ketaclinic.services.session_steps import apply_step as _apply
 from ketaclinic.services.session_steps import charted_time as _when
 from ketaclinic.services.session_steps import read_record
@@ -131,119 +135,6 @@ def abort(
     )  # fmt: skip
     _rems_form_if_due(db, ctx, record)
     return record
-
-
-def start_dosing(
-    db: Session,
-    ctx: RequestContext,
-    session_id: str,
-    *,
-    product: str,
-    formulation: str,
-    lot_number: str,
-    dose_mg: float,
-    administered_by: str,
-    supervised_by: str,
-    concentration_mg_per_ml: float | None = None,
-    initial_rate_mg_per_h: float | None = None,
-    started_at: datetime | None = None,
-) -> core.SessionRecord:
-    when = _when(ctx, started_at, "started_at")
-
-    def step(record: core.SessionRecord) -> core.SessionRecord:
-        dosing = mar.start_record(
-            product=product, formulation=formulation, lot_number=lot_number, dose_mg=dose_mg,
-            route=record.protocol_kind.route, started_at=when, administered_by=administered_by,
-            supervised_by=supervised_by, weight_kg=record.weight_kg,
-            concentration_mg_per_ml=concentration_mg_per_ml,
-            initial_rate_mg_per_h=initial_rate_mg_per_h,
-        )  # fmt: skip
-        return core.start_dosing(record, dosing, by=ctx.actor.display_name)
-
-    return _apply(
-        db, ctx, session_id, "dosing.start", step,
-        detail={"product": product, "lot_number": lot_number, "dose_mg": dose_mg},
-        event=SessionEvent.START_DOSING,
-    )  # fmt: skip
-
-
-def add_dosing_event(
-    db: Session,
-    ctx: RequestContext,
-    session_id: str,
-    kind: mar.DosingEventKind | str,
-    *,
-    at: datetime | None = None,
-    device_mg: float | None = None,
-    rate_mg_per_h: float | None = None,
-    reason: str | None = None,
-) -> core.SessionRecord:
-    """A nasal device, a rate change, a pause or a resume, charted with its time.
-
-    A device must be the protocol's device (28 mg for SPRAVATO). One given sooner after the
-    previous than the protocol's spacing is recorded as it happened and flagged in the audit
-    entry; the monitor and the record show it (``early_devices``).
-    """
-    try:
-        event_kind = mar.DosingEventKind(kind)
-    except ValueError:
-        allowed = ", ".join(k.value for k in mar.DosingEventKind)
-        raise InvalidInput(
-            f"Unknown dosing event {kind!r}; use one of {allowed}.", field="kind"
-        ) from None
-    when = _when(ctx, at)
-    try:
-        event = mar.DosingEvent(
-            kind=event_kind, at=when, by=ctx.actor.display_name, device_mg=device_mg,
-            rate_mg_per_h=rate_mg_per_h, reason=reason,
-        )  # fmt: skip
-    except ValueError as exc:
-        raise InvalidInput(f"Dosing event not recorded: {exc}", field="event") from exc
-    protocol = session_protocol(db, session_row(db, session_id))
-    devices = protocol.devices if protocol is not None else None
-    if (
-        event_kind is mar.DosingEventKind.DEVICE
-        and devices is not None
-        and device_mg != devices.device_mg
-    ):
-        raise InvalidInput(
-            f"Each device holds {devices.device_mg:g} mg: record every device given, one at "
-            f"a time (not {device_mg:g} mg).",
-            field="device_mg",
-        )
-    detail: dict[str, Any] = {
-        "kind": event_kind.value, "device_mg": device_mg, "rate_mg_per_h": rate_mg_per_h,
-    }  # fmt: skip
-
-    def step(record: core.SessionRecord) -> core.SessionRecord:
-        updated = core.add_dosing_event(record, event)
-        early = [e.message for e in early_devices(protocol, updated) if e.device == event]
-        if early:
-            detail["early_device"] = early[0]  # read when the audit entry is written
-        return updated
-
-    return _apply(db, ctx, session_id, "dosing.event", step, detail=detail)
-
-
-def device_spacing_warnings(db: Session, record: core.SessionRecord) -> list[mar.EarlyDevice]:
-    """Devices of this session given sooner than the protocol's spacing (shown on the monitor)."""
-    return early_devices(session_protocol(db, session_row(db, record.session_id)), record)
-
-
-def end_dosing(
-    db: Session,
-    ctx: RequestContext,
-    session_id: str,
-    *,
-    at: datetime | None = None,
-    note: str | None = None,
-) -> core.SessionRecord:
-    when = _when(ctx, at)
-    by = ctx.actor.display_name
-    return _apply(
-        db, ctx, session_id, "dosing.end", lambda r: core.end_dosing(r, at=when, by=by, note=note),
-        event=SessionEvent.END_DOSING,
-    )  # fmt: skip
 
 
 def record_observation(

@@ -84,7 +84,9 @@ def test_fasting_food_two_hours_liquids_thirty_minutes() -> None:
         ("eligibility-and-dose", {"eligibility_valid": False}),
         ("eligibility-and-dose", {"eligibility_valid_until": AT - timedelta(days=1)}),
         ("eligibility-and-dose", {"planned_dose_mg": 112}),
-        ("eligibility-and-dose", {"max_dose_mg": None}),
+        ("eligibility-and-dose", {"eligibility_valid": None}),
+        ("eligibility-and-dose", {"planned_dose_mg": None}),
+        ("eligibility-and-dose", {"dose_problem": "No signed plan for this session."}),
     ],
 )
 def test_each_failed_item_blocks_the_dose(item_id: str, changes: dict[str, object]) -> None:
@@ -104,6 +106,24 @@ def test_rems_enrolment_is_checked_for_esketamine_only() -> None:
         CheckStatus.FAILED,
         "SPRAVATO REMS patient enrolment on record: not recorded yet.",
     )
+
+
+def test_the_eligibility_item_says_where_its_answers_came_from() -> None:
+    result = _run(
+        ESK,
+        eligibility_summary="eligible: screening of 2026-02-20 by Dr Sam Okafor",
+        dose_summary="plan version 1, calendar session 1",
+    )
+    status, message = _item(result, "eligibility-and-dose")
+    assert status is CheckStatus.PASSED
+    assert "screening of 2026-02-20 by Dr Sam Okafor" in message
+    assert "Planned dose 56 mg (plan version 1, calendar session 1), within the limit 84 mg" in (
+        message
+    )
+    # A protocol with no ceiling configured passes and says so (the clinic sets one).
+    unset = _item(_run(IV, max_dose_mg=None), "eligibility-and-dose")
+    assert unset[0] is CheckStatus.PASSED
+    assert "no maximum dose is configured" in unset[1]
 
 
 def test_dose_above_limit_passes_with_a_recorded_override() -> None:

@@ -45,7 +45,9 @@ class _PredoseFile(BaseModel):
 
 
 class PredoseInputs(BaseModel):
-    """What the nurse has recorded at check-in; None means not yet recorded."""
+    """What the nurse has recorded at check-in, and what the record says (eligibility, the signed
+    plan's dose and the protocol's limits, REMS enrolment: the service fills those in, never the
+    nurse); None means not yet recorded."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -61,9 +63,15 @@ class PredoseInputs(BaseModel):
     baseline: Measures = Measures()
     eligibility_valid: bool | None = None
     eligibility_valid_until: datetime | None = None
+    # Where the eligibility answer comes from (the screening in force, its overrides).
+    eligibility_summary: str | None = None
     planned_dose_mg: float | None = Field(default=None, gt=0)
+    # The tightest configured ceiling in mg; None when the protocol has none configured.
     max_dose_mg: float | None = Field(default=None, gt=0)
     dose_override_recorded: bool = False
+    # Where the planned dose comes from (plan version, calendar session), or why there is none.
+    dose_summary: str | None = None
+    dose_problem: str | None = None
 
 
 class ClinicianDecision(BaseModel):
@@ -225,25 +233,54 @@ def _bp_gate(inputs: PredoseInputs, policy: EffectivePolicy) -> _Outcome:
     return P, f"BP {sys_:g}/{dia:g} mmHg within the pre-dose gate."
 
 
-def _eligibility(inputs: PredoseInputs, at: datetime) -> _Outcome:
+def _eligibility_problem(inputs: PredoseInputs, at: datetime) -> str | None:
+    where = f" ({inputs.eligibility_summary})" if inputs.eligibility_summary else ""
     if inputs.eligibility_valid is None:
-        return F, "Eligibility decision not recorded."
+        return f"Eligibility decision not recorded{where}."
     if not inputs.eligibility_valid:
-        return F, "Eligibility decision is not valid (withdrawn or not approved)."
+        return f"Eligibility decision is not valid{where}: screen again or ask the prescriber."
     if inputs.eligibility_valid_until is not None and inputs.eligibility_valid_until < at:
         return (
-            F,
-            f"Eligibility decision expired on {inputs.eligibility_valid_until.date().isoformat()}.",
+            f"Eligibility decision expired on {inputs.eligibility_valid_until.date().isoformat()}"
+            f"{where}: screen again."
         )
-    if inputs.planned_dose_mg is None or inputs.max_dose_mg is None:
-        return F, "Planned dose or the protocol's maximum dose not recorded."
-    if inputs.planned_dose_mg > inputs.max_dose_mg and not inputs.dose_override_recorded:
-        return F, (
-            f"Planned dose {inputs.planned_dose_mg:g} mg exceeds the limit "
-            f"{inputs.max_dose_mg:g} mg "
+    return None
+
+
+def _dose_problem(inputs: PredoseInputs) -> str | None:
+    if inputs.dose_problem is not None:
+        return inputs.dose_problem
+    if inputs.planned_dose_mg is None:
+        return "No planned dose: the session is not linked to a signed plan."
+    maximum = inputs.max_dose_mg
+    if (
+        maximum is not None
+        and inputs.planned_dose_mg > maximum
+        and not inputs.dose_override_recorded
+    ):
+        return (
+            f"Planned dose {inputs.planned_dose_mg:g} mg exceeds the limit {maximum:g} mg "
             "and no prescriber override is recorded."
         )
-    return P, f"Eligibility valid; dose {inputs.planned_dose_mg:g} mg within limits."
+    return None
+
+
+def _eligibility(inputs: PredoseInputs, at: datetime) -> _Outcome:
+    """Every problem at once (the screening and the plan are fixed by different people)."""
+    problems = [p for p in (_eligibility_problem(inputs, at), _dose_problem(inputs)) if p]
+    if problems:
+        return F, " ".join(problems)
+    planned = inputs.planned_dose_mg
+    assert planned is not None  # _dose_problem checked it
+    if inputs.max_dose_mg is None:
+        limit = "no maximum dose is configured for this protocol (the clinic sets one)"
+    elif planned > inputs.max_dose_mg:
+        limit = f"above the limit {inputs.max_dose_mg:g} mg with a prescriber's override"
+    else:
+        limit = f"within the limit {inputs.max_dose_mg:g} mg"
+    where = f" ({inputs.eligibility_summary})" if inputs.eligibility_summary else ""
+    plan = f" ({inputs.dose_summary})" if inputs.dose_summary else ""
+    return P, f"Eligibility valid{where}. Planned dose {planned:g} mg{plan}, {limit}."
 
 
 def evaluate_predose(

@@ -100,8 +100,13 @@ def monitor_page(
         except NotFound:  # no device was given, so no form is owed
             form = None
     early = sessions.device_spacing_warnings(db, record) if record.dosing else []
+    # Eligibility, the signed plan's dose and the limits, read-only with where they come from.
+    facts = None
+    if record.state in (SessionState.CHECKED_IN, SessionState.PREDOSE_PASSED):
+        facts = sessions.predose_facts(db, ctx, session_id)
     context: dict[str, Any] = {
         "early_devices": early, "early_devices_by_at": {e.device.at: e for e in early},
+        "facts": facts,
         "record": record, "details": details, "patient": patient, "checkpoints": points,
         "discharge": discharge, "rems_form": form, "now": now, "errors": errors or {},
         "values": values or {}, "predose": predose or record.predose,
@@ -129,7 +134,7 @@ def _act(
     ensure_patient_access(actor, record.patient_id)
     try:
         step(ctx)
-    except (InvalidInput, RuleViolation) as exc:
+    except (InvalidInput, RuleViolation, PermissionDenied) as exc:
         db.rollback()
         errors = {exc.field or "form": exc.message}
         return monitor_page(
@@ -197,9 +202,6 @@ def _predose_answers(form: dict[str, str], now: datetime) -> dict[str, Any]:
         "escort_confirmed": forms.yes_no(form, "escort_confirmed"),
         "transport_confirmed": forms.yes_no(form, "transport_confirmed"),
         "pregnancy_status": forms.text(form, "pregnancy_status") or None,
-        "eligibility_valid": forms.yes_no(form, "eligibility_valid"),
-        "planned_dose_mg": forms.number(form, "planned_dose_mg", "Planned dose"),
-        "max_dose_mg": forms.number(form, "max_dose_mg", "Maximum dose"),
     }
 
 
@@ -268,6 +270,7 @@ async def start_dosing(
             if iv else None,
             initial_rate_mg_per_h=forms.number(form, "initial_rate_mg_per_h", "Initial rate")
             if iv else None,
+            override_reason=forms.text(form, "override_reason") or None,
         )  # fmt: skip
 
     return _act(request, db, actor, now, session_id, form, step, "dosing")
