@@ -52,6 +52,9 @@ def _clinical_problems(
 ) -> list[UnmetCriterion]:
     problems: list[UnmetCriterion] = []
     vitals_out: list[str] = []
+    # Only a rise above baseline is checked: no source in the reference gives a drop (hypotension,
+    # bradycardia) that should hold a patient back, so none is invented here. The clinician still
+    # judges the readings shown, and low SpO2 / slow breathing are checked below.
     for name, param in (
         ("systolic_mmhg", "discharge_systolic_within_mmhg"),
         ("diastolic_mmhg", "discharge_diastolic_within_mmhg"),
