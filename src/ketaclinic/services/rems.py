@@ -17,7 +17,7 @@ the safety service can raise a correction task.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -69,10 +69,10 @@ class FormSummary:
 
 
 def _patient_facts(
-    db: Session, patient: PatientRow, session: SupervisedSessionRow
+    db: Session, patient: PatientRow, session: SupervisedSessionRow, clinic_tz: tzinfo = UTC
 ) -> core.RemsPatientFacts:
     meds = db.scalars(select(MedicationRow).where(MedicationRow.patient_id == patient.id)).all()
-    day = session.scheduled_for.date()
+    day = session.scheduled_for.astimezone(clinic_tz).date()
     current = [m for m in meds if m.stopped_on is None or m.stopped_on >= day]
     classes = {c for m in current for c in m.classes.split(",") if c}
     earlier = db.scalars(
@@ -118,7 +118,7 @@ def generate_form(
     """Create (or refresh, while not finalised) the form of a closed esketamine session."""
     with atomic(db):
         session = session_row(db, session_id)
-        form = _form_from_session(db, session, setting)
+        form = _form_from_session(db, session, setting, ctx.clinic_tz)
         existing = db.scalars(
             select(RemsFormRow).where(RemsFormRow.session_id == session_id)
         ).first()
@@ -128,6 +128,8 @@ def generate_form(
             if setting is None:
                 form = core.with_answers(form, **_kept_answers(existing, form))
             existing.fields, existing.updated_at = form.model_dump(mode="json"), ctx.now
+            if form.due_date is not None:  # the session date can move (the clinic's zone)
+                existing.due_date = form.due_date
         else:
             assert form.due_date is not None
             db.add(
@@ -147,7 +149,10 @@ def generate_form(
 
 
 def _form_from_session(
-    db: Session, session: SupervisedSessionRow, setting: core.RemsSetting | None
+    db: Session,
+    session: SupervisedSessionRow,
+    setting: core.RemsSetting | None,
+    clinic_tz: tzinfo = UTC,
 ) -> core.RemsMonitoringForm:
     """What the record says now (refused while the session is still running)."""
     record = load_record(db, session)
@@ -162,10 +167,11 @@ def _form_from_session(
     supervised_by = record.dosing.supervised_by if record.dosing else None
     return core.form_from_record(
         record,
-        _patient_facts(db, patient, session),
+        _patient_facts(db, patient, session, clinic_tz),
         setting or core.RemsSetting(monitoring_hcp_name=supervised_by),
         clinic_policy(db, record.protocol_kind),
         safety.adverse_events(db, session_id=session.id),
+        clinic_tz=clinic_tz,  # the session date is the clinic's day, not the UTC day
     )
 
 
@@ -210,7 +216,7 @@ def refresh_after_adverse_event(
     if row.finalised_at is None:
         generate_form(db, ctx, session_id)
         return None
-    now = _form_from_session(db, session_row(db, session_id), None)
+    now = _form_from_session(db, session_row(db, session_id), None, ctx.clinic_tz)
     signed = _form(row)
     wrong = tuple(
         name
@@ -304,7 +310,7 @@ def render_form_pdf(db: Session, ctx: RequestContext, session_id: str) -> bytes:
         db, ctx.actor, "rems.form.pdf", "rems_form", session_id, patient_id=row.patient_id,
         now=ctx.now,
     )  # fmt: skip
-    return render_rems_form_pdf(_form(row))
+    return render_rems_form_pdf(_form(row), ctx.clinic_tz)
 
 
 def generate_missing_forms(db: Session, ctx: RequestContext) -> list[str]:

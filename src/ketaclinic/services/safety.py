@@ -132,7 +132,10 @@ def record_adverse_event_for(
         )
         values = {"recorded_by": ctx.actor.display_name, "recorded_at": ctx.now} | dict(data)
         event, tasks, flags = record_adverse_event(
-            values | {"id": event_id}, clinic_policy(db, kind), responsible_clinician=clinician
+            values | {"id": event_id},
+            clinic_policy(db, kind),
+            responsible_clinician=clinician,
+            clinic_tz=ctx.clinic_tz,
         )
         db.add(
             AdverseEventRow(
@@ -224,7 +227,12 @@ def record_bladder_screen(
             else None
         )
         outcome = evaluate_bladder_screen(
-            patient_id, current, previous, clinic_policy(db, kind), prescriber=clinician
+            patient_id,
+            current,
+            previous,
+            clinic_policy(db, kind),
+            prescriber=clinician,
+            clinic_tz=ctx.clinic_tz,
         )
         row = BladderScreenRow(
             id=new_id(), patient_id=patient_id, taken_at=when, symptoms=sorted(symptoms),
@@ -282,7 +290,7 @@ def record_misuse_signal(
     with atomic(db):
         get_patient_row(db, patient_id)
         _, clinician = _patient_kind_and_clinician(db, patient_id)
-        outcome = misuse_flags(patient_id, [signal], prescriber=clinician)
+        outcome = misuse_flags(patient_id, [signal], prescriber=clinician, clinic_tz=ctx.clinic_tz)
         row = MisuseSignalRow(
             id=new_id(), patient_id=patient_id, kind=kind, at=when, detail=detail,
             recorded_by=ctx.actor.display_name,
@@ -315,6 +323,7 @@ def suicide_screen_followup(
         outcome = suicide_screen_outcome(
             patient_id, screened_at=screened_at, phq9_item9=phq9_item9, cssrs_risk=cssrs_risk,
             policy=clinic_policy(db, kind), responsible_clinician=clinician,
+            clinic_tz=ctx.clinic_tz,
         )  # fmt: skip
         if not outcome.tasks:
             return SafetyOutcome(None)

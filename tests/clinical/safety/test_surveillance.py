@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -137,6 +138,34 @@ def test_same_day_is_the_clinic_local_day() -> None:
         responsible_clinician=None,
     )
     assert outcome.tasks[0].due_at == datetime(2026, 4, 6, 23, 59, 59, tzinfo=eastern)
+
+
+@pytest.mark.parametrize(
+    ("zone", "screened_at_utc", "clinic_day"),
+    [
+        # 19:30 in Los Angeles on 6 April is 02:30 UTC on 7 April: still the clinic's 6 April.
+        ("America/Los_Angeles", datetime(2026, 4, 7, 2, 30, tzinfo=UTC), date(2026, 4, 6)),
+        # 08:15 in Auckland on 7 April is 20:15 UTC on 6 April: already the clinic's 7 April.
+        ("Pacific/Auckland", datetime(2026, 4, 6, 20, 15, tzinfo=UTC), date(2026, 4, 7)),
+    ],
+)
+def test_same_day_ends_with_the_clinic_zone_s_day_for_a_utc_time(
+    zone: str, screened_at_utc: datetime, clinic_day: date
+) -> None:
+    """Stored times are UTC; the service passes the clinic's zone, and "same day" is its day."""
+    clinic_tz = ZoneInfo(zone)
+    outcome = suicide_screen_outcome(
+        "P-1", screened_at=screened_at_utc, phq9_item9=1, cssrs_risk=None, policy=POLICY,
+        responsible_clinician=None, clinic_tz=clinic_tz,
+    )  # fmt: skip
+    due = outcome.tasks[0].due_at
+    assert due == datetime.combine(clinic_day, time(23, 59, 59), tzinfo=clinic_tz)
+    assert due > screened_at_utc
+    without_zone = suicide_screen_outcome(
+        "P-1", screened_at=screened_at_utc, phq9_item9=1, cssrs_risk=None, policy=POLICY,
+        responsible_clinician=None,
+    )  # fmt: skip
+    assert without_zone.tasks[0].due_at.date() == screened_at_utc.date() != clinic_day
 
 
 def test_suicide_screen_input_errors() -> None:

@@ -8,7 +8,7 @@ Monitoring Form, due within the REMS window).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -141,9 +141,16 @@ class AdverseEvent(BaseModel):
 
 
 def record_adverse_event(
-    event_data: dict[str, object], policy: EffectivePolicy, *, responsible_clinician: str | None
+    event_data: dict[str, object],
+    policy: EffectivePolicy,
+    *,
+    responsible_clinician: str | None,
+    clinic_tz: tzinfo | None = None,
 ) -> tuple[AdverseEvent, list[Task], list[Flag]]:
     """Validate an adverse event; for a serious one, return its review and reporting tasks.
+
+    "Review today" ends at the end of the clinic's day (``clinic_tz``; the event time's own zone
+    when not given).
 
     Bad input raises InvalidInput naming the field and what is allowed.
     """
@@ -166,7 +173,7 @@ def record_adverse_event(
         Task(
             kind=TaskKind.SERIOUS_AE_MEDICAL_REVIEW,
             patient_id=event.patient_id,
-            due_at=end_of_day(event.recorded_at),
+            due_at=end_of_day(event.recorded_at, clinic_tz),
             reason=f"Serious adverse event ({event.preferred_term.label}: {why}); review today.",
             source=legal,
             assignee_role="prescriber",

@@ -11,7 +11,7 @@ time, so services pass clinic-local aware datetimes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -98,8 +98,11 @@ def evaluate_bladder_screen(
     policy: EffectivePolicy,
     *,
     prescriber: str | None = None,
+    clinic_tz: tzinfo | None = None,
 ) -> SurveillanceOutcome:
-    """A flag and a referral task when symptoms are new or worse than the previous screen."""
+    """A flag and a referral task when symptoms are new or worse than the previous screen.
+
+    A same-day review ends with the clinic's day (``clinic_tz``, see ``tasks.end_of_day``)."""
     _check_symptoms(current)
     if previous is not None:
         _check_symptoms(previous)
@@ -118,7 +121,9 @@ def evaluate_bladder_screen(
     source = known[(new or red)[0]].source
     due_days = policy.number("bladder_referral_due_days")
     # A red-flag symptom (blood in the urine) is reviewed the same day, not within the usual window.
-    due_at = end_of_day(current.taken_at) if red else days_later(current.taken_at, due_days)
+    due_at = (
+        end_of_day(current.taken_at, clinic_tz) if red else days_later(current.taken_at, due_days)
+    )
     flag = Flag(
         kind=FlagKind.BLADDER_WORSENING,
         patient_id=patient_id,
@@ -153,6 +158,7 @@ def misuse_flags(
     signals: Sequence[MisuseSignal],
     *,
     prescriber: str | None = None,
+    clinic_tz: tzinfo | None = None,
 ) -> SurveillanceOutcome:
     """One prescriber flag per signal and one review task listing every signal, oldest first."""
     kinds = misuse_signal_kinds()
@@ -179,7 +185,7 @@ def misuse_flags(
     task = Task(
         kind=TaskKind.PRESCRIBER_MISUSE_REVIEW,
         patient_id=patient_id,
-        due_at=end_of_day(ordered[-1].at),
+        due_at=end_of_day(ordered[-1].at, clinic_tz),
         reason=f"Review possible misuse or dependence ({len(ordered)} signal(s): {summary}).",
         source=kinds[ordered[0].kind].source,
         assignee_role="prescriber",
@@ -196,8 +202,10 @@ def suicide_screen_outcome(
     cssrs_risk: str | None,
     policy: EffectivePolicy,
     responsible_clinician: str | None,
+    clinic_tz: tzinfo | None = None,
 ) -> SurveillanceOutcome:
-    """A same-day risk-assessment task (and a flag) for a positive PHQ-9 item 9 or C-SSRS."""
+    """A same-day risk-assessment task (and a flag) for a positive PHQ-9 item 9 or C-SSRS; the
+    task is due by the end of the clinic's day (``clinic_tz``)."""
     if cssrs_risk is not None and cssrs_risk not in CSSRS_RISK_LEVELS:
         raise InvalidInput(
             f"C-SSRS risk {cssrs_risk!r} is not one of {', '.join(CSSRS_RISK_LEVELS)}.",
@@ -238,7 +246,7 @@ def suicide_screen_outcome(
             Task(
                 kind=TaskKind.SUICIDE_RISK_ASSESSMENT,
                 patient_id=patient_id,
-                due_at=end_of_day(screened_at),
+                due_at=end_of_day(screened_at, clinic_tz),
                 reason=reason + " Same-day risk assessment by the responsible clinician.",
                 source=source,
                 assignee_role="prescriber",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,9 +56,11 @@ class Flag(BaseModel):
     related_id: str | None = None
 
 
-def end_of_day(at: datetime) -> datetime:
-    """The last second of ``at``'s calendar day in ``at``'s own time zone ("same day")."""
-    return datetime.combine(at.date(), time(23, 59, 59), tzinfo=at.tzinfo)
+def end_of_day(at: datetime, clinic_tz: tzinfo | None = None) -> datetime:
+    """The last second of ``at``'s calendar day ("same day"): the day in the clinic's time zone
+    when given (what "today" means to the clinic), else in ``at``'s own time zone."""
+    local = at.astimezone(clinic_tz) if clinic_tz is not None else at
+    return datetime.combine(local.date(), time(23, 59, 59), tzinfo=local.tzinfo)
 
 
 def days_later(at: datetime, days: float) -> datetime:
