@@ -11,9 +11,14 @@ from interop_fhir_support import assert_references_resolve, read_export, referen
 from sqlalchemy.orm import Session
 
 from ketaclinic.interop.deidentify import Deidentifier
+from ketaclinic.interop.fhir.codes import BASE
 from ketaclinic.interop.fhir.export import export_ndjson, patient_bundle
 from ketaclinic.interop.fhir.source import all_patient_ids
 from ketaclinic.services.context import RequestContext
+from ketaclinic.services.observations import record_observation
+from support.treated_course import RESPONDING_PHQ9, treated_patient
+
+LOCAL_PREFIX = f"{BASE}/CodeSystem/"
 
 
 def test_bulk_export_parses_and_resolves(
@@ -116,13 +121,21 @@ def test_patient_bundle_holds_everything_of_one_patient(
         "Questionnaire",
         "Consent",
     } <= set(kinds)
+    # FHIR's rule for a Bundle: a reference resolves to the entry whose fullUrl it names. Every
+    # one does, and the patient's resources all point at the one Patient entry.
+    full_urls = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+    assert all(url.startswith("urn:uuid:") for url in full_urls)
+    found = [ref for e in bundle["entry"] for ref in references(e["resource"])]
+    assert found
+    for reference in found:
+        if not reference.startswith("#"):
+            assert reference in full_urls, reference
+    patient_url = bundle["entry"][0]["fullUrl"]
     subjects = {
-        ref
-        for e in bundle["entry"]
-        for ref in references(e["resource"])
-        if ref.startswith("Patient/")
+        e["resource"]["subject"]["reference"] for e in bundle["entry"] if "subject" in e["resource"]
     }
-    assert subjects == {f"Patient/{clinic.consented}"}
+    assert subjects == {patient_url}
+    assert full_urls[patient_url]["id"] == clinic.consented
 
 
 def test_deidentified_export_resolves_too(
@@ -142,3 +155,54 @@ def _read_export_of(
     out = tmp_path / patient_id
     export_ndjson(db, out, [patient_id], transaction_time=ctx.now)
     return read_export(out)
+
+
+def _codings(value: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(value, dict):
+        if isinstance(value.get("system"), str) and "code" in value:
+            found.append(value)
+        for item in value.values():
+            found += _codings(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += _codings(item)
+    return found
+
+
+def test_every_local_code_is_defined_by_a_code_system_in_the_export(
+    db: Session, ctx: RequestContext, clinic: Clinic, tmp_path: Path
+) -> None:
+    treated_patient(db, later_phq9=RESPONDING_PHQ9)
+    # A measurement the clinic coded itself (no LOINC): its own system, not ketaclinic's.
+    record_observation(db, ctx, clinic.consented, "urine-dipstick-protein", 1, "{score}", ctx.now)
+    db.commit()
+    out = tmp_path / "fhir"
+    export_ndjson(db, out, all_patient_ids(db), transaction_time=ctx.now)
+    by_type = read_export(out)
+    systems = {c["url"]: c for c in by_type["CodeSystem"]}
+    used = [
+        coding
+        for kind, rows in by_type.items()
+        if kind != "CodeSystem"
+        for resource in rows
+        for coding in _codings(resource)
+        if coding["system"].startswith(LOCAL_PREFIX)
+    ]
+    assert {c["system"] for c in used} >= {
+        f"{LOCAL_PREFIX}ketaclinic", f"{LOCAL_PREFIX}session-state", f"{LOCAL_PREFIX}route",
+        f"{LOCAL_PREFIX}adverse-event-term", f"{LOCAL_PREFIX}clinic-observation",
+    }  # fmt: skip
+    for coding in used:
+        system = systems.get(coding["system"])
+        assert system is not None, f"no CodeSystem for {coding['system']}"
+        if system["content"] == "complete":
+            codes = {c["code"] for c in system["concept"]}
+            assert coding["code"] in codes, f"{coding['system']}|{coding['code']}"
+        else:
+            assert system["content"] == "not-present"
+    dipstick = [c for c in used if c["code"] == "urine-dipstick-protein"]
+    assert {c["system"] for c in dipstick} == {f"{LOCAL_PREFIX}clinic-observation"}
+    # R4 invariant ppc-1: every Consent carries a policy or a policyRule.
+    assert by_type["Consent"]
+    assert all("policy" in c or "policyRule" in c for c in by_type["Consent"])

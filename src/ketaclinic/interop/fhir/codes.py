@@ -19,6 +19,7 @@ CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 CONSENT_CATEGORY = "http://terminology.hl7.org/CodeSystem/consentcategorycodes"
+V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 VITAL_SIGNS_PROFILE = "http://hl7.org/fhir/StructureDefinition/vitalsigns"
 BP_PROFILE = "http://hl7.org/fhir/StructureDefinition/bp"
 BP_PANEL_LOINC = "85354-9"
@@ -32,6 +33,15 @@ CONDITION_CODES = f"{BASE}/CodeSystem/condition"
 CONTACT_ROLE_CODES = f"{BASE}/CodeSystem/contact-role"
 CONSENT_KIND_CODES = f"{BASE}/CodeSystem/consent-kind"
 SYNTHETIC_TAG = {"system": f"{BASE}/CodeSystem/tags", "code": "synthetic"}
+# Measurements a clinic codes itself (record_observation without a LOINC code).
+CLINIC_OBSERVATION_CODES = f"{BASE}/CodeSystem/clinic-observation"
+# Bedside scales charted in a session reading (interop.fhir.source), coded in the ketaclinic system.
+SESSION_SCALE_CODES = {
+    "moaas": "MOAA/S sedation score",
+    "cadss_total": "CADSS dissociation total score",
+    "bprs_positive_total": "BPRS positive-symptom items total",
+    "phq9_item9": "PHQ-9 item 9 (thoughts of death or self-harm)",
+}
 
 
 def questionnaire_url(instrument_id: str) -> str:
@@ -81,8 +91,11 @@ def item_codings(instrument: Instrument, item: Item) -> list[dict[str, Any]]:
 
 
 def code_system_resource() -> dict[str, Any]:
-    """The ketaclinic CodeSystem: every instrument total and item code used above."""
-    concepts: list[dict[str, Any]] = []
+    """The ketaclinic CodeSystem: every instrument total and item code used above, and the
+    bedside scales of session readings."""
+    concepts: list[dict[str, Any]] = [
+        {"code": code, "display": display} for code, display in SESSION_SCALE_CODES.items()
+    ]
     for instrument in list_instruments():
         concepts.append(
             {"code": f"{instrument.id}-total", "display": f"{instrument.short_name} total score"}
@@ -99,10 +112,13 @@ def code_system_resource() -> dict[str, Any]:
         "id": "ketaclinic",
         "url": KETACLINIC_CODES,
         "name": "KetaclinicCodes",
-        "title": "ketaclinic instrument and item codes",
+        "title": "ketaclinic instrument, item and bedside-scale codes",
         "status": "active",
         "content": "complete",
-        "description": "Local codes for rating instruments and items; LOINC codes are used "
-        "alongside wherever the instrument data file carries a verified one.",
+        "description": "Local codes for rating instruments, their items and the bedside scales "
+        "of a supervised session; LOINC codes are used alongside wherever the instrument data "
+        "file carries a verified one.",
+        "caseSensitive": True,
+        "count": len(concepts),
         "concept": concepts,
     }

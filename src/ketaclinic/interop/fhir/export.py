@@ -8,6 +8,7 @@ every instrument a response uses, ``CodeSystem.ndjson`` the local codes).
 from __future__ import annotations
 
 import json
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,8 +21,9 @@ from fhir.resources.R4B.resource import Resource
 from sqlalchemy.orm import Session
 
 from ketaclinic.interop.deidentify import Deidentifier
+from ketaclinic.interop.fhir.code_systems import all_code_systems
 from ketaclinic.interop.fhir.mappers import parts_for, patient_resources
-from ketaclinic.interop.fhir.questionnaire import ketaclinic_code_system, questionnaire
+from ketaclinic.interop.fhir.questionnaire import questionnaire
 from ketaclinic.interop.fhir.source import PatientData, load_patient_data
 
 Progress = Callable[[int], None]
@@ -50,8 +52,9 @@ def resources_for(
 
 
 def definitions_for(instrument_ids: set[str]) -> list[Resource]:
+    """The Questionnaires of these instruments and every local CodeSystem."""
     found: list[Resource] = [questionnaire(i) for i in sorted(instrument_ids)]
-    found.append(ketaclinic_code_system())
+    found.extend(all_code_systems())
     return found
 
 
@@ -112,6 +115,24 @@ def export_ndjson(
     return summary
 
 
+# Namespace of the urn:uuid fullUrls of a standalone $everything Bundle.
+_BUNDLE_NAMESPACE = uuid.UUID("0b8a4b0e-7c44-5f0e-9d6a-3f1e2c5d7a90")
+
+
+def _rewritten(value: Any, urns: dict[str, str]) -> Any:
+    """``value`` with every ``reference`` to a resource of the Bundle replaced by its urn."""
+    if isinstance(value, dict):
+        return {
+            key: urns.get(item, item)
+            if key == "reference" and isinstance(item, str)
+            else _rewritten(item, urns)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_rewritten(item, urns) for item in value]
+    return value
+
+
 def patient_bundle(
     db: Session,
     patient_id: str,
@@ -119,13 +140,22 @@ def patient_bundle(
     deidentifier: Deidentifier | None = None,
     timestamp: datetime,
 ) -> Bundle:
-    """Everything about one patient (``Patient/$everything`` style), definitions included."""
+    """Everything about one patient (``Patient/$everything`` style), definitions included.
+
+    A file stands alone, with no server base to resolve relative references against, so every
+    entry gets a ``urn:uuid`` fullUrl and the references inside point at those (FHIR's rule for
+    resolving references in a Bundle): a reader finds each target in the file itself."""
     data, resources = resources_for(db, patient_id, deidentifier)
     resources.extend(definitions_for({r.instrument_id for r in data.responses}))
+    urns = {
+        f"{r.get_resource_type()}/{r.id}": "urn:uuid:"
+        + str(uuid.uuid5(_BUNDLE_NAMESPACE, f"{r.get_resource_type()}/{r.id}"))
+        for r in resources
+    }
     entries = [
         {
-            "fullUrl": f"urn:ketaclinic:{r.get_resource_type()}/{r.id}",
-            "resource": r.model_dump(mode="json", exclude_none=True),
+            "fullUrl": urns[f"{r.get_resource_type()}/{r.id}"],
+            "resource": _rewritten(r.model_dump(mode="json", exclude_none=True), urns),
             "search": {"mode": "match" if r.get_resource_type() == "Patient" else "include"},
         }
         for r in resources

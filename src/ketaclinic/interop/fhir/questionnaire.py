@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir.resources.R4B.codesystem import CodeSystem
 from fhir.resources.R4B.questionnaire import Questionnaire
 
 from ketaclinic.clinical.questionnaires import Instrument, get_instrument
 from ketaclinic.interop.fhir.codes import (
     LOINC,
-    code_system_resource,
     item_codings,
     questionnaire_url,
 )
@@ -44,7 +42,3 @@ def questionnaire(instrument_id: str) -> Questionnaire:
     if instrument.loinc_panel:
         resource["code"] = [{"system": LOINC, "code": instrument.loinc_panel}]
     return Questionnaire.model_validate(resource)
-
-
-def ketaclinic_code_system() -> CodeSystem:
-    return CodeSystem.model_validate(code_system_resource())

@@ -7,12 +7,20 @@ from typing import Any
 from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.resource import Resource
 
-from ketaclinic.interop.fhir.codes import CONSENT_CATEGORY, CONSENT_KIND_CODES, CONSENT_SCOPE
+from ketaclinic.interop.fhir.codes import (
+    CONSENT_CATEGORY,
+    CONSENT_KIND_CODES,
+    CONSENT_SCOPE,
+    V3_ACT_CODE,
+)
 from ketaclinic.interop.fhir.mappers._registry import instant, patient_ref, register
 from ketaclinic.interop.fhir.source import PatientData
 
 # FHIR R4 consent scope: research consents are "research", the others "treatment".
 _SCOPE = {"research": "research", "treatment": "treatment", "rems-enrolment": "treatment"}
+# R4 invariant ppc-1 asks for a policy or a policyRule. Every consent ketaclinic records is the
+# patient agreeing (opting in) to what its kind names; a withdrawal ends its provision period.
+_OPT_IN = {"coding": [{"system": V3_ACT_CODE, "code": "OPTIN", "display": "opt-in"}]}
 
 
 @register("Consent", needs=("consents",))
@@ -38,6 +46,7 @@ def consents(data: PatientData) -> list[Resource]:
             ],
             "patient": patient_ref(data),
             "dateTime": instant(row.given_at),
+            "policyRule": _OPT_IN,
             "provision": {
                 "type": "permit",
                 "period": {

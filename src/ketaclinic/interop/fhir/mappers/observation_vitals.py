@@ -16,8 +16,10 @@ from ketaclinic.clinical.vitals import VitalKind, vital_definition
 from ketaclinic.interop.fhir.codes import (
     BP_PANEL_LOINC,
     BP_PROFILE,
+    CLINIC_OBSERVATION_CODES,
     LOINC,
     OBSERVATION_CATEGORY,
+    SESSION_SCALE_CODES,
     UCUM,
     VITAL_SIGNS_PROFILE,
     local,
@@ -51,7 +53,11 @@ def _code(row: ObservationRow) -> dict[str, Any]:
         return {"coding": coding, "text": definition.display}
     if row.loinc_code:
         return {"coding": [{"system": LOINC, "code": row.loinc_code}], "text": row.kind}
-    return {"coding": [local(row.kind, row.kind)], "text": row.kind}
+    if row.kind in SESSION_SCALE_CODES:
+        display = SESSION_SCALE_CODES[row.kind]
+        return {"coding": [local(row.kind, display)], "text": display}
+    # A code the clinic gave its own measurement: its own system, never passed off as ours.
+    return {"coding": [{"system": CLINIC_OBSERVATION_CODES, "code": row.kind}], "text": row.kind}
 
 
 def _base(data: PatientData, row: ObservationRow, profile: str | None) -> dict[str, Any]:
