@@ -106,6 +106,31 @@ def test_protocols_lists_every_protocol_with_sources() -> None:
     oral = next(p for p in payload if p["id"] == "oral-racemic")
     assert oral["experimental"] is True
     assert oral["unverified_sources"]
+    for protocol in payload:
+        # A source shared by several parts (the Ketalar vial strengths) is listed once.
+        assert len(protocol["unverified_sources"]) == len(set(protocol["unverified_sources"]))
+    iv = next(p for p in payload if p["id"] == "iv-racemic-thrice-weekly")
+    ketalar = [s for s in iv["unverified_sources"] if s.startswith("Ketalar")]
+    assert len(ketalar) == 1
+
+
+def test_dose_tries_a_clinic_setting_and_refuses_one_the_protocol_does_not_allow() -> None:
+    # 300 kg x 1.0 mg/kg = 300 mg: without a ceiling "not configured"; at 200 mg, refused.
+    base = ["dose", "--protocol", "iv-racemic-thrice-weekly", "--weight", "300",
+            "--dose-mg-per-kg", "1.0"]  # fmt: skip
+    unset = runner.invoke(app, base)
+    assert unset.exit_code == 0, unset.stderr
+    checks = {c["id"]: c for c in json.loads(unset.stdout)["limit_checks"]}
+    assert checks["max-mg-per-session"]["status"] == "not configured"
+    capped = runner.invoke(app, [*base, "--setting", "limits.max_mg_per_session=200"])
+    assert capped.exit_code == 4
+    assert "max-mg-per-session" in capped.stderr
+    wrong = runner.invoke(
+        app, ["dose", "--protocol", "esketamine-trd", "--weight", "70",
+              "--setting", "limits.max_mg_per_session=100"],
+    )  # fmt: skip
+    assert wrong.exit_code == 2
+    assert "Settable: limits.min_interval_days" in wrong.stderr
 
 
 def test_regional_profile_from_the_command_line() -> None:
