@@ -135,7 +135,10 @@ def eligibility_facts(
         return EligibilityFacts(
             None, None, "no protocol is known for this session (book it from a signed plan)"
         )
-    treatment = treatment_for_protocol(protocol)
+    try:
+        treatment = treatment_for_protocol(protocol)
+    except InvalidInput as exc:
+        return EligibilityFacts(None, None, exc.message)
     screening = current_screening_row(db, row.patient_id, treatment)
     if screening is None:
         return EligibilityFacts(None, None, f"no {treatment.value} screening on record")
@@ -224,6 +227,8 @@ def planned_dose(db: Session, ctx: RequestContext, row: SupervisedSessionRow) ->
         dose = plan_calendar.session_dose(db, ctx, plan.id, entry.sequence)
     except OverrideRequired as exc:
         return replace(base, problem=f"The planned dose is refused: {exc.message}")
+    except InvalidInput as exc:  # e.g. no weight on record to dose on
+        return replace(base, problem=f"The planned dose cannot be computed: {exc.message}")
     return replace(base, dose=dose, limit_checks=dose.limit_checks)
 
 
