@@ -1,20 +1,21 @@
-"""Records the browser tests need that no page creates yet (a registered patient, a scheduled
-session), written straight into the live clinic's database through the services."""
+"""What the browser tests cannot do through the pages, written into the live clinic's database
+through the services: the portal's patient, whose record must carry the id the patient account
+was created with. Everything else (registration, consents, screening, plans, booking) goes
+through the pages (``clinic_pages``). Also the helper that lets time pass at the chair."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from browser_support import LiveClinic
 from playwright.sync_api import Page
 from sqlalchemy.orm import Session
 
-from ketaclinic.clinical.policy import ProtocolKind
-from ketaclinic.services import consents, patients, sessions
+from ketaclinic.services import consents, patients
 from ketaclinic.services.context import Actor, RequestContext
 from ketaclinic.storage.database import make_engine, make_session_factory
 
@@ -49,14 +50,6 @@ def add_patient(
     patients.record_vitals(db, ctx, pid, {"weight_kg": 80.0}, observed_at=ctx.now)
     consents.record_consent(db, ctx, pid, "treatment")
     return pid
-
-
-def add_session(db: Session, clinic: LiveClinic, patient_id: str, kind: ProtocolKind) -> str:
-    ctx = RequestContext(SETUP, now(clinic) - timedelta(minutes=30))
-    record = sessions.schedule_session(
-        db, ctx, patient_id, kind, now(clinic).astimezone(UTC), chair="Chair 1", room="Room B"
-    )
-    return record.session_id
 
 
 def pass_time(page: Page, clinic: LiveClinic, minutes: float) -> None:

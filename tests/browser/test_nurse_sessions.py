@@ -1,5 +1,8 @@
-"""In Chromium on a tablet-sized screen: a nurse runs an IV session and an esketamine session from
-check-in to discharge, including an alert and its acknowledgement with a note."""
+"""In Chromium: a prescriber takes two new patients from registration to a booked session through
+the pages (consents, history, screening, a signed IV plan and a signed esketamine plan, booking);
+then, on a tablet-sized screen, a nurse runs both sessions from check-in to discharge, including
+an alert and its acknowledgement with a note. The prescriber closes the same-day risk-assessment
+task the screening raised from Today's open tasks. Nothing is written straight into the database."""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from datetime import timedelta
 
 import pytest
 from browser_support import LiveClinic, screenshot, sign_in
-from clinic_records import add_patient, add_session, clinic_database, pass_time
+from clinic_pages import ESKETAMINE, IV, BookedPatient, clinic_weekday_morning, prepare_patient
+from clinic_records import pass_time
 from playwright.sync_api import Browser, Page, expect
 
 from ketaclinic.clinical.policy import ProtocolKind, default_policy
@@ -49,19 +53,20 @@ RECOVERED = {
 }  # fmt: skip
 
 
-def _check_in_and_pass_predose(page: Page, planned_mg: str, max_mg: str) -> None:
+def _check_in_and_pass_predose(page: Page) -> None:
     page.get_by_role("button", name="Check in").click()
     expect(page.locator("#session-state")).to_have_text("State: checked in")
     _reading(page, BASELINE, cssrs="none")
+    # Consent, REMS enrolment, eligibility and the dose come from the record, not from typing.
+    expect(page.get_by_role("region", name="From the record (not typed here)")).to_contain_text(
+        "Valid"
+    )
     _yes(page, "Identity confirmed (two identifiers)?")
     page.get_by_label("Last solid food").fill("4")
     page.get_by_label("Last liquids").fill("90")
     _yes(page, "An adult escort will take the patient home?")
     _yes(page, "Transport home arranged (the patient will not drive)?")
     page.get_by_label("Pregnancy status").select_option("not-applicable")
-    _yes(page, "Eligibility screening valid and plan signed?")
-    page.get_by_label("Planned dose (from the signed plan)").fill(planned_mg)
-    page.get_by_label("Maximum dose allowed by the protocol").fill(max_mg)
     page.get_by_role("button", name="Check answers").click()
     expect(page.get_by_role("list", name="Pre-dose checks")).to_contain_text("✓ Met")
     page.get_by_role("button", name="Pass pre-dose checks").click()
@@ -79,26 +84,56 @@ def _discharge(page: Page, clinic: LiveClinic, kind: ProtocolKind) -> None:
     expect(page.locator("#session-state")).to_have_text("State: discharged")
 
 
-def test_a_nurse_runs_an_iv_and_an_esketamine_session_to_discharge(
-    tablet: Page, live_clinic: LiveClinic, tmp_path_factory: pytest.TempPathFactory
+def _prescriber_prepares_and_closes_the_risk_tasks(
+    page: Page, clinic: LiveClinic
+) -> tuple[BookedPatient, BookedPatient]:
+    """Registration to booking for both patients; the C-SSRS 'moderate' at screening raised a
+    same-day risk assessment for each, which the prescriber closes from Today with a note."""
+    sign_in(page, clinic.accounts["prescriber"])
+    iv = prepare_patient(page, clinic, "Iris", "Vance", IV, chair="Chair 1")
+    screenshot(page, "plan-book-sessions")
+    page.goto(f"/patients/{iv.patient_id}/intake#consent")
+    expect(page.get_by_role("region", name="Consents")).to_contain_text("obtained by Dr Browser")
+    screenshot(page, "intake-consents")
+    esk = prepare_patient(page, clinic, "Esme", "Kato", ESKETAMINE, chair="Chair 2")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Today").click()
+    tasks = page.locator("#today-tasks")
+    expect(tasks).to_contain_text("Iris Vance")
+    expect(tasks).to_contain_text("Esme Kato")
+    expect(tasks).to_contain_text("suicide risk assessment")
+    screenshot(page, "today-open-tasks")
+    for name in ("Iris Vance", "Esme Kato"):
+        page.goto("/today")
+        page.locator("#today-tasks").get_by_role("link", name=name).click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text(f"Safety follow-up: {name}")
+        page.get_by_label("What was done (suicide risk assessment)").fill(
+            "C-SSRS repeated in clinic: passive ideation only, no plan; safety plan given."
+        )
+        page.get_by_role("button", name="Complete task").click()
+        expect(page.get_by_role("status")).to_contain_text("Task completed.")
+    screenshot(page, "patient-safety")
+    return iv, esk
+
+
+def test_a_nurse_doses_patients_booked_through_the_pages(
+    page: Page, tablet: Page, live_clinic: LiveClinic
 ) -> None:
+    clinic_weekday_morning(live_clinic)
+    iv, esk = _prescriber_prepares_and_closes_the_risk_tasks(page, live_clinic)
+
     page = tablet
-    with clinic_database(tmp_path_factory) as db:
-        iv_patient = add_patient(db, live_clinic, "Iris", "Vance")
-        esk_patient = add_patient(db, live_clinic, "Esme", "Kato")
-        iv = add_session(db, live_clinic, iv_patient, ProtocolKind.IV_RACEMIC)
-        esk = add_session(db, live_clinic, esk_patient, ProtocolKind.INTRANASAL_ESKETAMINE)
     sign_in(page, live_clinic.accounts["nurse"])
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Sessions").click()
     screenshot(page, "sessions-today")
     page.get_by_role("link", name="Iris Vance").click()
-    expect(page).to_have_url(re.compile(f"/sessions/{iv}$"))
+    expect(page).to_have_url(re.compile(f"/sessions/{iv.session_id}$"))
 
-    # IV: pre-dose, infusion with a rate change, a blood-pressure alert acknowledged with a note.
-    _check_in_and_pass_predose(page, "40", "80")
+    # IV: pre-dose, infusion at the plan's dose with a rate change, a BP alert acknowledged.
+    _check_in_and_pass_predose(page)
     page.get_by_label("Lot number").fill("LOT-IV-42")
-    page.get_by_label("Total dose this session").fill("40")
-    page.get_by_label("Concentration").fill("1")
+    expect(page.get_by_label("Total dose this session")).to_have_value(re.compile(r"^40(\.0+)?$"))
+    page.get_by_label("Concentration").fill("10")
     page.get_by_label("Initial infusion rate").fill("60")
     page.get_by_role("button", name="Start dosing now").click()
     expect(page.locator("#session-state")).to_have_text("State: dosing")
@@ -130,11 +165,11 @@ def test_a_nurse_runs_an_iv_and_an_esketamine_session_to_discharge(
     _discharge(page, live_clinic, ProtocolKind.IV_RACEMIC)
     screenshot(page, "session-monitor-discharged")
 
-    # Esketamine: two 28 mg devices, then the REMS form at discharge.
-    page.goto(f"/sessions/{esk}")
-    _check_in_and_pass_predose(page, "56", "84")
+    # Esketamine: the plan's 56 mg as two 28 mg devices, then the REMS form at discharge.
+    page.goto(f"/sessions/{esk.session_id}")
+    _check_in_and_pass_predose(page)
     page.get_by_label("Lot number").fill("LOT-ESK-7")
-    page.get_by_label("Total dose this session").fill("56")
+    expect(page.get_by_label("Total dose this session")).to_have_value(re.compile(r"^56(\.0+)?$"))
     page.get_by_role("button", name="Start dosing now").click()
     page.get_by_role("button", name="Device given now").click()
     pass_time(page, live_clinic, 5)
@@ -147,6 +182,8 @@ def test_a_nurse_runs_an_iv_and_an_esketamine_session_to_discharge(
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "SPRAVATO REMS patient monitoring form"
     )
+    # Enrolment was recorded on the intake page, so the form knows it.
+    expect(page.get_by_role("row", name=re.compile("^Enrolled in rems"))).to_contain_text("Yes")
     screenshot(page, "session-rems-form")
 
     # Reports: the session record and the patient's progress report as PDF.
@@ -157,7 +194,7 @@ def test_a_nurse_runs_an_iv_and_an_esketamine_session_to_discharge(
     progress_pdf = page.request.get(str(link.get_attribute("href")))
     assert progress_pdf.headers["content-type"] == "application/pdf"
     assert progress_pdf.body().startswith(b"%PDF")
-    record_pdf = page.request.get(f"/reports/sessions/{esk}/record.pdf")
+    record_pdf = page.request.get(f"/reports/sessions/{esk.session_id}/record.pdf")
     assert record_pdf.body().startswith(b"%PDF")
     screenshot(page, "reports")
 
