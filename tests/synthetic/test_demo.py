@@ -1,4 +1,5 @@
-"""The synthetic demo clinic: deterministic, consistent with its own plan, idempotent to load."""
+"""The synthetic demo clinic as a plan and loaded small: deterministic, consistent with itself,
+scored by the engine, idempotent to load (the default size is checked in test_demo_default.py)."""
 
 from __future__ import annotations
 
@@ -12,21 +13,40 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.outcomes import is_response, response_threshold
-from ketaclinic.clinical.questionnaires import score
+from ketaclinic.clinical.questionnaires import get_instrument, score
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.patients import get_patient_summary
-from ketaclinic.storage.database import SessionFactory, transaction
+from ketaclinic.storage.database import (
+    SessionFactory,
+    make_engine,
+    make_session_factory,
+    transaction,
+)
 from ketaclinic.storage.tables.measurements import (
     ObservationRow,
     QuestionnaireItemAnswerRow,
     QuestionnaireResponseRow,
 )
 from ketaclinic.storage.tables.patients import PatientRow
+from ketaclinic.storage.tables.planning import PlanSessionRow, ScreeningRow, TreatmentPlanRow
+from ketaclinic.storage.tables.sessions import SupervisedSessionRow
 from ketaclinic.synthetic.cohort_model import resolve_courses
-from ketaclinic.synthetic.demo import load_demo
-from ketaclinic.synthetic.demo_plan import plan_demo, plan_patient, spread_total
+from ketaclinic.synthetic.demo import load_demo, loaded_demos
+from ketaclinic.synthetic.demo_answers import answers_for_total, spread_total
+from ketaclinic.synthetic.demo_data import demo_data
+from ketaclinic.synthetic.demo_plan import ARRIVALS_FROM, plan_demo, plan_patient
+from support.databases import DatabaseProvider
 
 AS_OF = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
+# Instruments the demo samples totals for (plain sums, and QIDS-SR16 with its domain maxima).
+SAMPLED = ("phq9", "gad7", "madrs", "qids-sr16", "pcl5")
+
+
+def _without(instrument_id: str, item_id: str) -> int:
+    """The highest total an instrument reaches with one item at 0."""
+    instrument = get_instrument(instrument_id)
+    top = next(i.max_value for i in instrument.items if i.id == item_id)
+    return int(instrument.max_total - top)
 
 
 def test_same_seed_same_clinic_other_seed_other_clinic() -> None:
@@ -38,7 +58,20 @@ def test_same_seed_same_clinic_other_seed_other_clinic() -> None:
 
 
 def test_adding_patients_keeps_the_earlier_ones() -> None:
-    assert plan_demo(3, AS_OF, 4) == plan_demo(3, AS_OF, 9)[:4]
+    assert plan_demo(3, AS_OF, 4)[:4] == plan_demo(3, AS_OF, 9)[:4]
+
+
+def test_a_later_day_adds_arrivals_and_keeps_everyone_else() -> None:
+    now = AS_OF + timedelta(days=30)
+    later = plan_demo(3, AS_OF, 6, now=now)
+    assert later[:6] == plan_demo(3, AS_OF, 6, now=AS_OF)[:6]
+    arrivals = later[6:]
+    assert all(p.index >= ARRIVALS_FROM and p.intake_at <= now for p in arrivals)
+    assert all(p.course.first_session_at > AS_OF for p in arrivals)
+    # Courses started since the month at the yaml's rate; others are booked to start soon.
+    started = [p for p in arrivals if p.course.first_session_at.date() <= now.date()]
+    assert abs(len(started) - demo_data().arrivals_per_week * 30 / 7) <= 1
+    assert len(arrivals) > len(started)
 
 
 def test_plan_is_clinically_consistent() -> None:
@@ -53,27 +86,32 @@ def test_plan_is_clinically_consistent() -> None:
             assert person.intended_failed_trials >= 2
         else:
             assert person.intended_failed_trials <= 1
+        suicide_items = demo_data().suicide_items
         for planned in person.scores:
-            assert planned.administered_at <= AS_OF
-            result = score(planned.instrument, list(planned.answers))
-            assert result.total == sum(planned.answers)
-            if planned.instrument == "phq9" and "suicidal-ideation" not in conditions:
-                assert planned.answers[8] == 0 or sum(planned.answers) > 24
+            assert planned.administered_at >= person.intake_at
+            result = score(planned.instrument, list(planned.answers))  # refuses invalid answers
+            item = suicide_items.get(planned.instrument)
+            if item and "suicidal-ideation" not in conditions:
+                value = result.item_answers[item]
+                assert value == 0 or result.total > _without(planned.instrument, item)
+        cssrs = [s for s in person.scores if s.instrument == "cssrs-screener"]
+        assert len(cssrs) == 1
+        assert (sum(cssrs[0].answers) > 0) == ("suicidal-ideation" in conditions)
 
 
 def test_end_of_induction_response_rate_follows_the_published_targets() -> None:
-    # Far enough after the window that every course has its end-of-induction score.
-    as_of = AS_OF + timedelta(days=120)
     courses = {c.id: c for c in resolve_courses()}
     responders, expected = [], []
-    for person in plan_demo(11, as_of, 400):
+    for person in plan_demo(11, AS_OF, 400):
         course = courses[person.course.course_type]
         by_day = {
-            s.course_day: sum(s.answers) for s in person.scores if s.instrument == course.instrument
+            s.course_day: sum(s.answers)
+            for s in person.scores
+            if s.instrument == course.instrument and not s.by_patient
         }
         end_day = course.session_days[-1] + 1
         if end_day not in by_day:
-            continue  # dropped out before the end of induction
+            continue  # dropped out before the end of induction, or never treated
         rule = response_threshold(course.instrument)
         responders.append(is_response(rule, by_day[0], by_day[end_day]))
         expected.append(course.targets.end_of_induction.response)
@@ -103,6 +141,23 @@ def test_spread_total_refuses_an_impossible_total() -> None:
         spread_total(np.random.default_rng(0), [3, 3], 7)
 
 
+@pytest.mark.parametrize("instrument", SAMPLED)
+@given(data=st.data(), seed=st.integers(min_value=0, max_value=2**32 - 1))
+def test_answers_score_to_the_wanted_total_through_the_engine(
+    instrument: str, data: st.DataObject, seed: int
+) -> None:
+    top = get_instrument(instrument).max_total
+    total = data.draw(st.integers(min_value=0, max_value=int(top)))
+    quiet = demo_data().suicide_items.get(instrument)
+    answers = answers_for_total(
+        np.random.default_rng(seed), instrument, total, quiet_items={quiet} if quiet else ()
+    )
+    result = score(instrument, list(answers))
+    assert result.total == total
+    if quiet and total <= _without(instrument, quiet):
+        assert result.item_answers[quiet] == 0
+
+
 def _count(db: Session, table: type[object]) -> int:
     return db.scalar(select(func.count()).select_from(table)) or 0  # type: ignore[arg-type]
 
@@ -113,7 +168,8 @@ def test_load_twice_adds_nothing_and_matches_the_plan(
     ctx = RequestContext(actor=ctx.actor, now=AS_OF)
     with transaction(session_factory) as db:
         first = load_demo(db, ctx, seed=2, patients_count=10)
-    tables = (PatientRow, ObservationRow, QuestionnaireResponseRow, QuestionnaireItemAnswerRow)
+    tables = (PatientRow, ObservationRow, QuestionnaireResponseRow, QuestionnaireItemAnswerRow,
+              ScreeningRow, TreatmentPlanRow, PlanSessionRow, SupervisedSessionRow)  # fmt: skip
     with session_factory() as db:
         counts = {t: _count(db, t) for t in tables}
     with transaction(session_factory) as db:
@@ -121,14 +177,15 @@ def test_load_twice_adds_nothing_and_matches_the_plan(
     with session_factory() as db:
         assert {t: _count(db, t) for t in tables} == counts
 
-    plan = plan_demo(2, AS_OF, 10)
-    assert first.patients_new == 10
+    plan = plan_demo(2, AS_OF, 10, now=AS_OF)
+    assert first.patients_new == len(plan) >= 10
     assert second.patients_new == 0
     assert sum(second.written.values()) == 0
-    assert counts[PatientRow] == 10
-    assert counts[QuestionnaireResponseRow] == sum(len(p.scores) for p in plan)
+    assert counts[PatientRow] == len(plan)
+    assert counts[QuestionnaireResponseRow] == sum(len(p.scores_due(AS_OF)) for p in plan)
     with session_factory() as db:
-        assert db.scalars(select(PatientRow.is_synthetic)).all() == [True] * 10
+        assert set(db.scalars(select(PatientRow.is_synthetic))) == {True}
+        assert loaded_demos(db) == {2: 10}
         for person in plan:
             summary = get_patient_summary(db, ctx, person.patient_id)
             # The count is derived from the stored trials by the treatment-resistance rules.
@@ -138,34 +195,72 @@ def test_load_twice_adds_nothing_and_matches_the_plan(
 
 
 def test_loading_more_patients_later_only_adds_the_new_ones(
-    session_factory: SessionFactory, ctx: RequestContext
+    database_provider: DatabaseProvider, ctx: RequestContext
 ) -> None:
     ctx = RequestContext(actor=ctx.actor, now=AS_OF)
-    with transaction(session_factory) as db:
-        load_demo(db, ctx, seed=4, patients_count=3)
-    with transaction(session_factory) as db:
-        report = load_demo(db, ctx, seed=4, patients_count=5)
-    assert report.patients_new == 2
-    with session_factory() as db:
-        assert _count(db, PatientRow) == 5
+    databases = database_provider.backend("sqlite")
+    url = databases.create()
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    try:
+        with transaction(factory) as db:
+            load_demo(db, ctx, seed=4, patients_count=3)
+        with transaction(factory) as db:
+            report = load_demo(db, ctx, seed=4, patients_count=5)
+        assert report.patients_new == 2
+        with factory() as db:
+            numbers = [int(m.rsplit("-", 1)[1]) for m in db.scalars(select(PatientRow.mrn))]
+            assert sorted(n for n in numbers if n <= ARRIVALS_FROM) == [1, 2, 3, 4, 5]
+    finally:
+        engine.dispose()
+        databases.drop(url)
     assert plan_patient(4, 0, AS_OF).mrn == "DEMO-4-001"
 
 
-def test_reloading_on_a_later_day_keeps_the_first_clinic_date(
-    session_factory: SessionFactory, ctx: RequestContext
+def _content(url: str) -> dict[str, list[tuple[object, ...]]]:
+    """What a user would see, by table, without the audit trail's own ids and hashes."""
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as db:
+            return {
+                "patients": sorted(db.execute(select(
+                    PatientRow.id, PatientRow.mrn, PatientRow.given_name, PatientRow.family_name
+                )).all()),
+                "screenings": sorted(db.execute(select(
+                    ScreeningRow.id, ScreeningRow.decision, ScreeningRow.screened_at)).all()),
+                "plans": sorted(db.execute(select(
+                    TreatmentPlanRow.id, TreatmentPlanRow.protocol_id, TreatmentPlanRow.status
+                )).all()),
+                "calendar": sorted(db.execute(select(
+                    PlanSessionRow.plan_id, PlanSessionRow.sequence, PlanSessionRow.scheduled_on,
+                    PlanSessionRow.status)).all()),
+                "scores": sorted(db.execute(select(
+                    QuestionnaireResponseRow.id, QuestionnaireResponseRow.total,
+                    QuestionnaireResponseRow.administered_at)).all()),
+                "sessions": sorted(db.execute(select(
+                    SupervisedSessionRow.id, SupervisedSessionRow.patient_id,
+                    SupervisedSessionRow.state, SupervisedSessionRow.scheduled_for)).all()),
+            }  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def test_same_seed_loads_the_same_clinic_into_two_databases(
+    database_provider: DatabaseProvider, ctx: RequestContext
 ) -> None:
-    with transaction(session_factory) as db:
-        load_demo(db, RequestContext(actor=ctx.actor, now=AS_OF), seed=6, patients_count=3)
-    later = RequestContext(actor=ctx.actor, now=AS_OF + timedelta(days=40))
-    with transaction(session_factory) as db:
-        report = load_demo(db, later, seed=6, patients_count=3)
-    assert report.as_of == AS_OF
-    assert sum(report.written.values()) == 0
-
-
-def test_demo_refuses_instruments_whose_total_is_not_the_item_sum() -> None:
-    from ketaclinic.synthetic.demo_plan import _answers
-
-    # QIDS-SR16 takes the maximum within domains, so a total cannot be spread item by item.
-    with pytest.raises(ValueError, match="plain-sum"):
-        _answers(np.random.default_rng(0), "qids-sr16", 10, suicidal=False)
+    databases = database_provider.backend("sqlite")
+    urls = [databases.create(), databases.create()]
+    try:
+        for url in urls:
+            engine = make_engine(url)
+            with transaction(make_session_factory(engine)) as db:
+                load_demo(db, RequestContext(ctx.actor, AS_OF), seed=9, patients_count=8)
+            engine.dispose()
+        first, second = (_content(url) for url in urls)
+        assert first == second
+        assert first["sessions"]
+        assert first["scores"]
+        assert first["calendar"]
+    finally:
+        for url in urls:
+            databases.drop(url)

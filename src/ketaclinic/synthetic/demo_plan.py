@@ -9,99 +9,33 @@ signs and weights come from the cited data behind ``ketaclinic.synthetic.traject
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
-from ketaclinic.clinical.knowledge import Source, load_knowledge
 from ketaclinic.clinical.medications import load_catalogue, lookup_drug
-from ketaclinic.clinical.questionnaires import get_instrument
-from ketaclinic.clinical.vocabulary import ConditionId
 from ketaclinic.synthetic.cohort_model import ResolvedCourse, cohort_model, normal, resolve_courses
-from ketaclinic.synthetic.trajectories import cutoffs_for, sample_trajectories
+from ketaclinic.synthetic.demo_data import DemoClinicData, Role, demo_data
+from ketaclinic.synthetic.demo_data import demo_id as demo_id  # re-exported for callers
+from ketaclinic.synthetic.demo_scores import PlannedScore, clinic_time, plan_scores
 
-DEMO_NAMESPACE = uuid.UUID("5b0f4c2e-7f7e-4a53-9d0c-6b1f0f2f6a11")
 DEFAULT_PATIENTS = 48
+# Patients arriving after the demo's first month are numbered from here (clinic number
+# DEMO-<seed>-10001 on), apart from the month's patients however many those are.
+ARRIVALS_FROM = 10_000
 _FICTIONAL_PHONE = "+1 555-01{:02d}"  # 555-0100..0199 are reserved for fiction in North America
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Comorbidity(_Frozen):
-    condition: ConditionId
-    share: float = Field(ge=0, le=1)
-
-
-class ExtraMedication(_Frozen):
-    drug: str
-    dose_amount: float
-    dose_unit: str
-    frequency: str
-    share: float = Field(ge=0, le=1)
-
-
-class AllergyShare(_Frozen):
-    substance: str
-    reaction: str
-    severity: str
-    share: float = Field(ge=0, le=1)
-
-
-class HeightModel(_Frozen):
-    mean: float
-    sd: float = Field(gt=0)
-
-
-class DemoClinicData(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    source: Source
-    given_names: dict[str, tuple[str, ...]]
-    family_names: tuple[str, ...]
-    streets: tuple[str, ...]
-    city: str
-    country: str
-    escort_relationships: tuple[str, ...]
-    comorbidities: tuple[Comorbidity, ...]
-    current_medications: tuple[ExtraMedication, ...]
-    antidepressants: tuple[str, ...]
-    antihypertensives: tuple[str, ...]
-    allergies: tuple[AllergyShare, ...]
-    height_cm: dict[str, HeightModel]
-    gad7_baseline_total: dict[str, tuple[int, int]]
-    gad7_share_without_gad: float = Field(ge=0, le=1)
-    other_trials_max: int
-    course_start_window_days: int
-    intake_days_before_first_session: tuple[int, int]
-    max_age_years: int
-    dropout_after_day: int
-
-
-def demo_data() -> DemoClinicData:
-    return load_knowledge("ketaclinic.synthetic", "demo_clinic.yaml", DemoClinicData)
-
-
-def demo_id(seed: int, *parts: object) -> str:
-    """The stable id of one demo record: the same seed and place give the same id."""
-    return str(
-        uuid.uuid5(DEMO_NAMESPACE, "/".join(["ketaclinic-demo", str(seed), *map(str, parts)]))
-    )
-
-
-@dataclass(frozen=True)
-class PlannedScore:
-    instrument: str
-    course_day: int
-    administered_at: datetime
-    answers: tuple[int, ...]
-    response_id: str
+# Featured roles that fix the course: esketamine cases.
+_ESKETAMINE_ROLES = ("esketamine-suicidal-ideation", "bladder-worsening", "esketamine-transfer")
+# Diagnoses a featured role adds to the drawn ones.
+_ROLE_DIAGNOSES: dict[str, dict[str, str]] = {
+    "absolute-contraindication": {"condition": "intracerebral-haemorrhage", "status": "historical"},
+    "esketamine-suicidal-ideation": {"condition": "suicidal-ideation", "status": "active"},
+    "relative-contraindication": {"condition": "substance-use-disorder", "status": "active"},
+    "ptsd": {"condition": "ptsd", "status": "active"},
+}
 
 
 @dataclass(frozen=True)
@@ -135,7 +69,15 @@ class DemoPatient:
     weight_kg: float
     intake_vitals: dict[str, float]
     course: PlannedCourse
+    # A featured patient's part in the demo (demo_clinic.yaml), None for the rest.
+    role: Role | None = None
+    portal_user: bool = False
+    research_consent: bool = False
+    # Every form over the course, whatever its date (the loader stores those already due).
     scores: list[PlannedScore] = field(default_factory=list)
+
+    def scores_due(self, now: datetime) -> list[PlannedScore]:
+        return [s for s in self.scores if s.administered_at <= now]
 
 
 @cache
@@ -147,46 +89,17 @@ def _pick(rng: np.random.Generator, options: tuple[str, ...] | list[str]) -> str
     return str(options[int(rng.integers(len(options)))])
 
 
-def spread_total(rng: np.random.Generator, maxima: list[int], total: int) -> list[int]:
-    """Item answers (each 0..its maximum) that add up to ``total``, drawn at random."""
-    if not 0 <= total <= sum(maxima):
-        raise ValueError(f"total {total} outside 0..{sum(maxima)}")
-    answers = [0] * len(maxima)
-    for _ in range(total):
-        open_items = [i for i, top in enumerate(maxima) if answers[i] < top]
-        answers[open_items[int(rng.integers(len(open_items)))]] += 1
-    return answers
-
-
-def _answers(
-    rng: np.random.Generator, instrument_id: str, total: int, suicidal: bool
-) -> tuple[int, ...]:
-    instrument = get_instrument(instrument_id)
-    if instrument.scoring.domains or instrument.scoring.reverse_items:
-        # The sampled total must be the scored total, or the demo's outcome rates would drift.
-        raise ValueError(
-            f"{instrument_id}: the demo spreads totals over plain-sum instruments only"
-        )
-    items = instrument.items
-    maxima = [item.max_value for item in items]
-    if instrument_id == "phq9" and not suicidal and total <= sum(maxima[:-1]):
-        # Item 9 (thoughts of death or self-harm) stays 0 unless the history includes suicidal
-        # ideation, as in a real caseload where a positive item 9 is the exception.
-        maxima[-1] = 0
-    return tuple(spread_total(rng, maxima, total))
-
-
-def _at(day: date, rng: np.random.Generator, tz: Any) -> datetime:
-    # Clinic hours, 08:00 to 16:00, on the quarter hour.
-    minutes = int(rng.integers(0, 33)) * 15
-    return datetime.combine(day, time(8, 0), tzinfo=tz) + timedelta(minutes=minutes)
-
-
-def plan_patient(seed: int, index: int, as_of: datetime) -> DemoPatient:
+def plan_patient(
+    seed: int, index: int, as_of: datetime, *, first_session_on: date | None = None
+) -> DemoPatient:
+    """Patient ``index`` of the clinic whose month ends at ``as_of`` (the first load's time);
+    an arrival after the month is given its first session's day."""
     rng = np.random.default_rng([seed, index])
     data, model = demo_data(), cohort_model()
     population = model.population
     pid = demo_id(seed, "patient", index)
+    featured = data.featured_as(index)
+    role = featured.role if featured else None
 
     sex = "F" if rng.random() < population.female_share else "M"
     given, family = _pick(rng, data.given_names[sex]), _pick(rng, data.family_names)
@@ -196,17 +109,24 @@ def plan_patient(seed: int, index: int, as_of: datetime) -> DemoPatient:
 
     weights = np.array([c.weight for c in model.courses])
     course_spec = model.courses[int(rng.choice(len(weights), p=weights / weights.sum()))]
-    course = next(c for c in _courses() if c.id == course_spec.id)
+    course_id = "esketamine-trd" if role in _ESKETAMINE_ROLES else course_spec.id
+    course = next(c for c in _courses() if c.id == course_id)
     indications = [w for w in population.indications if w.indication.value in course.indications]
     shares = np.array([w.weight for w in indications])
     primary = indications[
         int(rng.choice(len(indications), p=shares / shares.sum()))
     ].indication.value
+    if role == "esketamine-suicidal-ideation":
+        primary = "mdd"  # depression with acute suicidal ideation, not treatment resistant
 
     intake_window = data.intake_days_before_first_session
     start_offset = int(rng.integers(0, data.course_start_window_days))
-    first_session = _at(as_of.date() - timedelta(days=start_offset), rng, as_of.tzinfo)
-    intake_at = _at(
+    if featured and featured.start_days_before:
+        low, high = featured.start_days_before
+        start_offset = low + start_offset % (high - low + 1)
+    start_on = first_session_on or as_of.date() - timedelta(days=start_offset)
+    first_session = clinic_time(start_on, rng, as_of.tzinfo)
+    intake_at = clinic_time(
         first_session.date() - timedelta(days=int(rng.integers(*intake_window))), rng, as_of.tzinfo
     )
 
@@ -221,6 +141,9 @@ def plan_patient(seed: int, index: int, as_of: datetime) -> DemoPatient:
             d["condition"] for d in diagnoses
         }:
             diagnoses.append({"condition": condition, "status": "active"})
+    if role in _ROLE_DIAGNOSES:
+        added = _ROLE_DIAGNOSES[role]
+        diagnoses = [d for d in diagnoses if d["condition"] != added["condition"]] + [added]
     conditions = {d["condition"] for d in diagnoses}
 
     trials, failed, current_ad = _trials(rng, data, primary)
@@ -251,9 +174,14 @@ def plan_patient(seed: int, index: int, as_of: datetime) -> DemoPatient:
         ),
     }
     dropped = data.dropout_after_day if rng.random() < course.dropout_share else None
+    if role in ("portal-user", *_ESKETAMINE_ROLES):
+        dropped = None  # their part in the demo needs the whole course
+    mdsi = role == "esketamine-suicidal-ideation"
     planned_course = PlannedCourse(
         course_type=course.id,
-        protocol_id=course.protocol_id,
+        # The suicidal-ideation case is treated on its own label protocol; its scores borrow the
+        # esketamine course's calibration (no separate MDSI outcome figures are modelled).
+        protocol_id="esketamine-mdsi" if mdsi else course.protocol_id,
         route=course.route.value,
         instrument=course.instrument,
         first_session_at=first_session,
@@ -283,11 +211,18 @@ def plan_patient(seed: int, index: int, as_of: datetime) -> DemoPatient:
         weight_kg=weight,
         intake_vitals=intake_vitals,
         course=planned_course,
+        role=role,
+        portal_user=role == "portal-user" or _share(seed, index, 1, data.portal_share),
+        research_consent=role == "research-withdrawn"
+        or _share(seed, index, 2, data.research_consent_share),
     )
-    patient.scores.extend(
-        _scores(rng, seed, patient, course, "suicidal-ideation" in conditions, as_of)
-    )
+    patient.scores.extend(plan_scores(seed, patient, course, role, rng))
     return patient
+
+
+def _share(seed: int, index: int, number: int, share: float) -> bool:
+    """A yes/no drawn from its own generator (adding one leaves every other draw unchanged)."""
+    return bool(np.random.default_rng([seed, index, number]).random() < share)
 
 
 def _dose(drug_id: str, started_on: date) -> dict[str, Any]:
@@ -353,66 +288,37 @@ def _escort(rng: np.random.Generator, data: DemoClinicData, family: str) -> dict
     }
 
 
-def _scores(
-    rng: np.random.Generator,
+def arrival_start(seed: int, as_of: datetime, number: int) -> date:
+    """First-session day of the ``number``-th patient to arrive after the month (0, 1, ...)."""
+    per_week = demo_data().arrivals_per_week
+    return as_of.date() + timedelta(days=1 + int(number * 7 / per_week))
+
+
+def plan_demo(
     seed: int,
-    patient: DemoPatient,
-    course: ResolvedCourse,
-    suicidal: bool,
     as_of: datetime,
-) -> list[PlannedScore]:
-    trajectory = sample_trajectories(
-        rng,
-        induction_end_day=np.array([course.session_days[-1]]),
-        cutoffs=cutoffs_for(course.instrument),
-        targets=course.targets,
-    )
-    points = [(0, int(trajectory.baseline_total[0])), (1, int(trajectory.total_24h[0]))]
-    points.append((int(trajectory.end_score_day[0]), int(trajectory.total_end[0])))
-    for column, day in enumerate(trajectory.follow_up_day):
-        points.append((int(day), int(trajectory.total_follow_up[0, column])))
-    dropped = patient.course.dropped_out_after_day
-    start = patient.course.first_session_at
-    planned = []
-    for day, total in points:
-        # Baseline before the first dose; later scores at the clinic visit that day.
-        when = (
-            start - timedelta(minutes=30)
-            if day == 0
-            else _at(start.date() + timedelta(days=day), rng, start.tzinfo)
-        )
-        if when > as_of or (dropped is not None and day > dropped):
-            continue
-        planned.append(
-            PlannedScore(
-                course.instrument,
-                day,
-                when,
-                _answers(rng, course.instrument, total, suicidal),
-                demo_id(seed, "patient", patient.index, "score", course.instrument, day),
-            )
-        )
-    data = demo_data()
-    has_gad = any(d["condition"] == "gad" for d in patient.diagnoses)
-    if has_gad or rng.random() < data.gad7_share_without_gad:
-        low, high = data.gad7_baseline_total["with_gad" if has_gad else "without_gad"]
-        when = start - timedelta(minutes=35)
-        if when <= as_of:
-            total = int(rng.integers(low, high + 1))
-            planned.append(
-                PlannedScore(
-                    "gad7",
-                    0,
-                    when,
-                    _answers(rng, "gad7", total, suicidal),
-                    demo_id(seed, "patient", patient.index, "score", "gad7", 0),
-                )
-            )
-    return planned
+    patients: int = DEFAULT_PATIENTS,
+    *,
+    now: datetime | None = None,
+) -> list[DemoPatient]:
+    """The demo clinic for ``seed`` whose month ends at ``as_of`` (an aware datetime), as of
+    ``now`` (default ``as_of``).
 
-
-def plan_demo(seed: int, as_of: datetime, patients: int = DEFAULT_PATIENTS) -> list[DemoPatient]:
-    """The whole demo clinic for ``seed`` as of ``as_of`` (an aware datetime)."""
+    ``patients`` started their courses in the month; after it, new patients keep arriving at the
+    rate ``demo_clinic.yaml`` gives (clinic numbers from ``DEMO-<seed>-10001``), so the caseload
+    stays steady whenever the demo is opened. An arrival is in the clinic once their intake visit
+    has happened by ``now``. Every patient comes with every form of their course, whatever its
+    date; the loader stores those due by ``now``.
+    """
     if as_of.tzinfo is None:
         raise ValueError("as_of must be time-zone aware")
-    return [plan_patient(seed, index, as_of) for index in range(patients)]
+    moment = now or as_of
+    people = [plan_patient(seed, index, as_of) for index in range(patients)]
+    latest_intake = moment.date() + timedelta(days=demo_data().intake_days_before_first_session[1])
+    number = 0
+    while (start := arrival_start(seed, as_of, number)) <= latest_intake:
+        person = plan_patient(seed, ARRIVALS_FROM + number, as_of, first_session_on=start)
+        if person.intake_at <= moment:
+            people.append(person)
+        number += 1
+    return people

@@ -1,356 +1,274 @@
-"""The demo clinic's supervised sessions: today's board in every state, and closed sessions with
-alerts, adverse events (one serious), REMS forms submitted, due and overdue, a bladder flag and a
-misuse flag, all written through the session, safety and REMS services.
+"""The demo clinic's supervised sessions: a live Today board and a recent past with every signal.
 
-Deterministic and idempotent: every session id comes from the seed and the scenario's name, and a
-scenario whose session exists is skipped. Each step runs with a request time equal to the moment
-it happened (the services refuse charted times in the future), counted back from the clinic's
-"today" so the Today page shows sessions in progress. Scenarios are dealt to the demo patients on
-an esketamine course and on an IV course in index order; a small demo with fewer such patients
-simply gets fewer scenarios. Doses, device spacing and infusion times come from each patient's
-protocol data (``clinical/data/protocols``), never from numbers written here.
+    load_history_sessions(db, people, seed, epoch)   # once, on the first load
+    finish_earlier_days(db, people, seed, epoch, today)
+    load_day_sessions(db, people, seed, now)         # the day of ``now``, once per day
+
+Today's board (``DAY_SCENARIOS``) is dealt for the day of the load: sessions in every state, an
+open and an acknowledged blood-pressure alert, an esketamine session discharged this morning with
+its REMS form due and a dissociation reported. A later load on another day first completes the
+earlier days' visits (discharged and signed, their REMS forms submitted the next day) and then deals
+that day's board, so the demo stays live whichever day it is opened.
+
+The recent past (``HISTORY_SCENARIOS``, counted back from the first load): an esketamine session
+with its REMS form submitted, one stopped for a hypertensive urgency with a serious adverse event
+(its reporting task open, its REMS form overdue, the plan stopped) and an IV session followed by a
+misuse signal.
+
+Sessions carry out plan calendar entries booked through ``services.booking`` (an entry planned
+that day, else the patient's next entry moved to that day when the calendar's rules allow);
+without one, a session is scheduled outside a plan (``sessions.schedule_session``). Every session
+id comes from the seed, the scenario and the day, so a scenario whose session exists is skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta, tzinfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.policy import ProtocolKind
-from ketaclinic.clinical.protocols import get_protocol
-from ketaclinic.clinical.protocols.models import DoseBasis, Protocol
-from ketaclinic.clinical.sessions.alerts import Measures
-from ketaclinic.clinical.sessions.predose import ClinicianDecision
-from ketaclinic.clinical.sessions.record import Alert
-from ketaclinic.services import consents, rems, safety, sessions
-from ketaclinic.services.context import Actor, RequestContext
+from ketaclinic.clinical.sessions.lifecycle import SessionState
+from ketaclinic.errors import KetaclinicError
+from ketaclinic.services import booking, rems, sessions
+from ketaclinic.services.context import RequestContext
+from ketaclinic.storage.tables.planning import PlanSessionRow
 from ketaclinic.storage.tables.sessions import SupervisedSessionRow
-from ketaclinic.synthetic.demo_plan import DemoPatient, demo_id
+from ketaclinic.synthetic.demo_calendar import advance_calendar, booked_session, next_entry
+from ketaclinic.synthetic.demo_data import demo_id
+from ketaclinic.synthetic.demo_plan import DemoPatient
+from ketaclinic.synthetic.demo_plans import course_plan_id
+from ketaclinic.synthetic.demo_scenarios import (
+    DAY_SCENARIOS,
+    HISTORY_SCENARIOS,
+    KIND_OF_ROUTE,
+    Scenario,
+    submit_form,
+)
+from ketaclinic.synthetic.demo_walks import NURSE, PATH, PRESCRIBER, PlanEntry, Walk
 
-# The demo accounts' names (ketaclinic.services.users), so the board reads like the demo staff.
-NURSE = Actor(user_id=None, role="nurse", display_name="Noel Nurse")
-PRESCRIBER = Actor(user_id=None, role="prescriber", display_name="Dr Priya Prescriber")
-ESK, IV = ProtocolKind.INTRANASAL_ESKETAMINE, ProtocolKind.IV_RACEMIC
+_NO_PLAN = "No signed plan entry for this visit; rebooked from the patient's plan instead."
 
 
-@dataclass
-class _Walk:
-    """One demo session: its id, its patient and the time its steps count from."""
+def _day_window(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0, 0), tzinfo=tz)
+    return start, start + timedelta(days=1)
 
-    db: Session
-    person: DemoPatient
-    session_id: str
-    kind: ProtocolKind
-    t0: datetime
 
-    @property
-    def protocol(self) -> Protocol:
-        return get_protocol(self.person.course.protocol_id)
+def _sessions_on(db: Session, patient_id: str, day: date, tz: tzinfo) -> bool:
+    start, end = _day_window(day, tz)
+    found = db.scalar(
+        select(SupervisedSessionRow.id).where(
+            SupervisedSessionRow.patient_id == patient_id,
+            SupervisedSessionRow.scheduled_for >= start,
+            SupervisedSessionRow.scheduled_for < end,
+        )
+    )
+    return found is not None
 
-    def dose_mg(self) -> float:
-        """The protocol's default dose (esketamine in mg; racemic IV in mg/kg times weight)."""
-        default = self.protocol.dose.default
-        assert default is not None, "demo courses use protocols with a default dose"
-        if self.protocol.dose.basis is DoseBasis.MG_PER_KG:
-            return round(default * self.person.weight_kg, 1)
-        return default
 
-    def max_dose_mg(self) -> float:
-        limits = self.protocol.limits
-        if limits.max_mg_per_kg is not None:
-            return round(limits.max_mg_per_kg * self.person.weight_kg, 1)
-        return limits.max_mg_per_session or self.protocol.dose.maximum
-
-    def device_times(self) -> list[float]:
-        """Minutes of each nasal device from t0: the first at 15, then the protocol's spacing."""
-        devices = self.protocol.devices
-        assert devices is not None
-        count = round(self.dose_mg() / devices.device_mg)
-        return [15 + k * devices.spacing_minutes for k in range(count)]
-
-    def infusion_minutes(self) -> float:
-        assert self.protocol.infusion is not None
-        return self.protocol.infusion.default_duration_min
-
-    def ctx(self, minutes: float, actor: Actor = NURSE) -> RequestContext:
-        return RequestContext(actor=actor, now=self.t0 + timedelta(minutes=minutes))
-
-    def baseline(self) -> Measures:
-        vitals = self.person.intake_vitals
-        return Measures(
-            **{k: vitals[k] for k in vitals},
-            moaas=5, cadss_total=0, phq9_item9=0, cssrs_risk="none",
+def _book(w: Walk, plan_id: str, entry: PlanSessionRow, chair: str, session_id: str) -> bool:
+    """Book the calendar entry for the walk's time; False when the calendar's rules refuse it."""
+    booked_at = RequestContext(NURSE, min(w.t0, w.t0 - timedelta(days=1)))
+    try:
+        booking.book_sessions(
+            w.db, booked_at, plan_id,
+            [booking.Booking(entry.sequence, w.t0, chair, "Treatment room", session_id)],
         )  # fmt: skip
-
-    def vitals(self, d_sys: float = 4, d_dia: float = 2, d_hr: float = 3, **extra: Any) -> Measures:
-        base = self.person.intake_vitals
-        return Measures(
-            systolic_mmhg=base["systolic_mmhg"] + d_sys,
-            diastolic_mmhg=base["diastolic_mmhg"] + d_dia,
-            heart_rate_bpm=base["heart_rate_bpm"] + d_hr,
-            spo2_percent=base["spo2_percent"],
-            respiratory_rate_per_min=base["respiratory_rate_per_min"],
-            **({"moaas": 5, "cadss_total": 0} | extra),
-        )
-
-    def observe(self, minutes: float, name: str, measures: Measures) -> list[Alert]:
-        _, alerts = sessions.record_observation(
-            self.db, self.ctx(minutes), self.session_id, f"demo-{name}", measures
-        )
-        return alerts
+    except KetaclinicError:
+        return False
+    w.entry = PlanEntry(plan_id, entry.sequence, entry.id)
+    w.session_id = session_id
+    return True
 
 
-def _consents(
-    db: Session, ctx: RequestContext, person: DemoPatient, seed: int, first_session: datetime
-) -> None:
-    """Treatment consent and REMS enrolment, signed at intake (or the day before the session)."""
-    at = min(person.intake_at, first_session - timedelta(days=1))
-    for kind in ("treatment", "rems-enrolment"):
-        if consents.active_consent(db, person.patient_id, kind, at=at) is None:
-            consents.record_consent(
-                db, RequestContext(ctx.actor, at), person.patient_id, kind, given_at=at,
-                consent_id=demo_id(seed, "patient", person.index, "consent", kind),
-            )  # fmt: skip
-
-
-def _scheduled(w: _Walk, minutes_from_t0: float = 0) -> None:
+def _schedule_outside_plan(w: Walk, chair: str, session_id: str) -> None:
     sessions.schedule_session(
-        w.db, w.ctx(-24 * 60, PRESCRIBER), w.person.patient_id, w.kind,
-        w.t0 + timedelta(minutes=minutes_from_t0), protocol_id=w.person.course.protocol_id,
-        chair=f"Chair {w.person.index % 6 + 1}", room="Treatment room",
+        w.db, RequestContext(PRESCRIBER, w.t0 - timedelta(days=1)), w.person.patient_id, w.kind,
+        w.t0, protocol_id=w.person.course.protocol_id, chair=chair, room="Treatment room",
         responsible_clinician=PRESCRIBER.display_name, weight_kg=w.person.weight_kg,
-        session_id=w.session_id,
+        session_id=session_id,
     )  # fmt: skip
+    w.session_id = session_id
 
 
-def _checked_in(w: _Walk) -> None:
-    _scheduled(w)
-    sessions.check_in(w.db, w.ctx(0), w.session_id)
-    w.observe(5, "baseline", w.baseline())
+def _deal(
+    db: Session,
+    seed: int,
+    scenario: Scenario,
+    candidates: Sequence[DemoPatient],
+    t0: datetime,
+    chair: str,
+    session_id: str,
+) -> DemoPatient | None:
+    """Book the scenario for the first candidate whose calendar allows it on ``t0``'s day: an
+    entry planned that day first, then a later entry moved to it; else outside a plan."""
+    day = t0.date()
+    tz = t0.tzinfo
+    assert tz is not None
+    free = [p for p in candidates if not _sessions_on(db, p.patient_id, day, tz)]
+    entries = [(p, next_entry(db, course_plan_id(seed, p))) for p in free]
+    on_day = [(p, e) for p, e in entries if e is not None and e.scheduled_on == day]
+    # A course not yet started keeps its first day (its baseline forms are dated by it).
+    later = [
+        (p, e)
+        for p, e in entries
+        if e is not None and e.scheduled_on > day and p.course.first_session_at.date() < day
+    ]
+    for person, entry in on_day + later:
+        if booked_session(db, entry) is not None:
+            continue
+        walk = Walk(db, person, KIND_OF_ROUTE[person.course.route], t0)
+        if _book(walk, course_plan_id(seed, person), entry, chair, session_id):
+            scenario.play(walk)
+            return person
+    if not free or not scenario.outside_plan_allowed:
+        return None
+    walk = Walk(db, free[0], KIND_OF_ROUTE[free[0].course.route], t0)
+    _schedule_outside_plan(walk, chair, session_id)
+    scenario.play(walk)
+    return free[0]
 
 
-def _predose(w: _Walk) -> None:
-    _checked_in(w)
-    answers = {
-        "identity_confirmed": True,
-        "last_food_at": w.t0 - timedelta(hours=3),
-        "last_liquid_at": w.t0 - timedelta(hours=1),
-        "escort_confirmed": True,
-        "transport_confirmed": True,
-        "pregnancy_status": "not-pregnant" if w.person.identity["sex"] == "F" else "not-applicable",
-        "eligibility_valid": True,
-        "planned_dose_mg": w.dose_mg(),
-        "max_dose_mg": w.max_dose_mg(),
-    }
-    # Used only if the baseline blood pressure is above the gate (a needs-decision item).
-    decision = ClinicianDecision(
-        by=PRESCRIBER.display_name, at=w.t0 + timedelta(minutes=9),
-        note="Rechecked after rest; stable, known baseline. Proceed.",
-    )  # fmt: skip
-    sessions.pass_predose(
-        w.db, w.ctx(10), w.session_id, answers, decisions={"blood-pressure-gate": decision}
+def _on_course(people: Sequence[DemoPatient], route: str) -> list[DemoPatient]:
+    # The untreated (absolute contraindication) patient has no plan and never comes.
+    return [p for p in people if p.course.route == route and p.role != "absolute-contraindication"]
+
+
+def _history_entry(
+    db: Session, seed: int, person: DemoPatient, target: date, before: date
+) -> PlanSessionRow | None:
+    """The patient's planned entry nearest ``target`` (and before ``before``), if any."""
+    plan_id = course_plan_id(seed, person)
+    first = next_entry(db, plan_id)
+    if first is None:
+        return None
+    rows = db.scalars(
+        select(PlanSessionRow).where(
+            PlanSessionRow.plan_id == plan_id,
+            PlanSessionRow.status == "planned",
+            PlanSessionRow.scheduled_on < before,
+        )
+    ).all()
+    return min(rows, key=lambda r: (abs((r.scheduled_on - target).days), r.sequence), default=None)
+
+
+def load_history_sessions(
+    db: Session, people: Sequence[DemoPatient], seed: int, epoch: datetime
+) -> int:
+    """The recent past, counted back from the first load; each scenario once."""
+    written, used = 0, set()
+    for scenario in HISTORY_SCENARIOS:
+        session_id = demo_id(seed, "session", scenario.name)
+        if db.get(SupervisedSessionRow, session_id) is not None:
+            continue
+        target = epoch.date() - timedelta(days=scenario.days_before)
+        # Ordinary patients only: a featured patient keeps the part the demo gives them, and the
+        # scripted miss and drop-outs would move or stop the calendar under the scenario.
+        options = []
+        for person in _on_course(people, scenario.route):
+            if person.role or person.index in used or person.course.dropped_out_after_day:
+                continue
+            if person.index % 7 == 2:
+                continue
+            entry = _history_entry(db, seed, person, target, epoch.date() - timedelta(days=1))
+            if entry is not None:
+                options.append((abs((entry.scheduled_on - target).days), person.index, person))
+        if not options:
+            continue  # a small demo without such a course at that time
+        person = min(options, key=lambda o: (o[0], o[1]))[2]
+        entry = _history_entry(db, seed, person, target, epoch.date() - timedelta(days=1))
+        assert entry is not None
+        tz = epoch.tzinfo
+        assert tz is not None
+        advance_calendar(
+            db, person, course_plan_id(seed, person), until=entry.scheduled_on, now=epoch
+        )
+        t0 = datetime.combine(entry.scheduled_on, time(10, 0), tzinfo=tz)
+        walk = Walk(db, person, KIND_OF_ROUTE[scenario.route], t0)
+        if _book(walk, course_plan_id(seed, person), entry, "Chair 1", session_id):
+            scenario.play(walk)
+            used.add(person.index)
+            written += 1
+    return written
+
+
+def _walk_of(db: Session, people: dict[str, DemoPatient], row: SupervisedSessionRow) -> Walk:
+    """The walk of a stored session, to carry it on."""
+    entry = db.get(PlanSessionRow, row.plan_session_id) if row.plan_session_id else None
+    kind = ProtocolKind(row.protocol_kind)
+    walk = Walk(db, people[row.patient_id], kind, row.scheduled_for)
+    walk.session_id = row.id
+    if entry is not None:
+        walk.entry = PlanEntry(entry.plan_id, entry.sequence, entry.id)
+    return walk
+
+
+def finish_earlier_days(
+    db: Session, people: Sequence[DemoPatient], seed: int, epoch: datetime, today: date
+) -> int:
+    """Complete the visits of the days dealt before ``today``; submit forms older than a day."""
+    by_id = {p.patient_id: p for p in people}
+    forms = {f.session_id: f for f in rems.form_summaries(db, today=today)}
+    day, written = epoch.date(), 0
+    while day < today:
+        for scenario in DAY_SCENARIOS:
+            row = db.get(SupervisedSessionRow, demo_id(seed, "session", scenario.name, day))
+            if row is None or row.patient_id not in by_id:
+                continue
+            walk = _walk_of(db, by_id, row)
+            if row.plan_session_id is None and row.state in PATH[:2]:
+                # Booked outside a plan: nothing can be given, so the visit did not go ahead.
+                if row.state == SessionState.SCHEDULED.value:
+                    sessions.no_show(db, walk.ctx(60), row.id)
+                else:
+                    sessions.abort(db, walk.ctx(20), row.id, reason=_NO_PLAN)
+                    sessions.sign(db, walk.ctx(30, PRESCRIBER), row.id)
+                written += 1
+            elif row.signed_at is None and row.state != SessionState.NO_SHOW.value:
+                # The visit ends (discharged, or already stopped) and the prescriber signs.
+                walk.finish(sign=True)
+                written += 1
+            form = forms.get(row.id) or _form_summary(db, row.id, today)
+            if form is not None and form.status != "submitted" and day < today - timedelta(days=1):
+                # The clinic keeps up with its paperwork: submitted the day after the session.
+                at = datetime.combine(
+                    day + timedelta(days=1), time(17, 0), tzinfo=row.scheduled_for.tzinfo
+                )
+                submit_form(db, row.id, at)
+        day += timedelta(days=1)
+    return written
+
+
+def _form_summary(db: Session, session_id: str, today: date) -> rems.FormSummary | None:
+    # A form generated just now (the session was discharged while finishing it).
+    return next(
+        (f for f in rems.form_summaries(db, today=today) if f.session_id == session_id), None
     )
 
 
-def _dosing(w: _Walk) -> None:
-    _predose(w)
-    dose = w.dose_mg()
-    if w.kind is ESK:
-        devices = w.protocol.devices
-        assert devices is not None
-        sessions.start_dosing(
-            w.db, w.ctx(15), w.session_id, product="SPRAVATO", lot_number="DEMO-ESK-24A17",
-            formulation=f"nasal spray, {devices.device_mg:g} mg device", dose_mg=dose,
-            administered_by="patient (self, observed)", supervised_by=NURSE.display_name,
-        )  # fmt: skip
-        first = w.device_times()[0]
-        sessions.add_dosing_event(
-            w.db, w.ctx(first), w.session_id, "device", device_mg=devices.device_mg
+def load_day_sessions(db: Session, people: Sequence[DemoPatient], seed: int, now: datetime) -> int:
+    """Today's board for the day of ``now`` (in the clinic's time zone); each scenario once."""
+    written, used = 0, set()
+    # Scenarios that need a plan entry choose first; those that can do without one come after.
+    chairs = {scenario.name: number for number, scenario in enumerate(DAY_SCENARIOS, start=1)}
+    for scenario in sorted(DAY_SCENARIOS, key=lambda s: s.outside_plan_allowed):
+        number = chairs[scenario.name]
+        session_id = demo_id(seed, "session", scenario.name, now.date())
+        if db.get(SupervisedSessionRow, session_id) is not None:
+            continue
+        t0 = now - timedelta(minutes=scenario.minutes_before)
+        # Patients on the scenario's route first; others too where the scenario allows.
+        routes = [scenario.route] + (
+            [r for r in KIND_OF_ROUTE if r != scenario.route] if scenario.any_route else []
         )
-    else:
-        sessions.start_dosing(
-            w.db, w.ctx(15), w.session_id, product="ketamine hydrochloride",
-            formulation="solution for infusion", lot_number="DEMO-KET-5521", dose_mg=dose,
-            concentration_mg_per_ml=1.0,
-            initial_rate_mg_per_h=round(dose * 60 / w.infusion_minutes(), 1),
-            administered_by=NURSE.display_name, supervised_by=PRESCRIBER.display_name,
-        )  # fmt: skip
-        w.observe(25, "during-1", w.vitals(6, 3, 5))
-
-
-def _monitoring(w: _Walk) -> None:
-    _dosing(w)
-    if w.kind is ESK:
-        devices = w.protocol.devices
-        assert devices is not None
-        times = w.device_times()
-        for minute in times[1:]:
-            sessions.add_dosing_event(
-                w.db, w.ctx(minute), w.session_id, "device", device_mg=devices.device_mg
-            )
-        sessions.end_dosing(w.db, w.ctx(times[-1]), w.session_id)
-    else:
-        for alert in w.observe(45, "during-3", w.vitals(8, 4, 6, moaas=4, cadss_total=6)):
-            sessions.acknowledge_alert(
-                w.db, w.ctx(47), w.session_id, alert.id,
-                note="Reassured; calm and oriented, expected to settle after the infusion.",
-            )  # fmt: skip
-        sessions.end_dosing(w.db, w.ctx(15 + w.infusion_minutes()), w.session_id)
-
-
-def _ready(w: _Walk) -> None:
-    _monitoring(w)
-    for minute in (65, 135, 148):
-        w.observe(minute, f"recovery-{minute}", w.vitals())
-    sessions.mark_ready(w.db, w.ctx(150), w.session_id, escort_present=True)
-
-
-def _discharged(w: _Walk, *, sign: bool = True) -> None:
-    _ready(w)
-    sessions.discharge(w.db, w.ctx(152), w.session_id, escort_present=True)
-    if sign:
-        sessions.sign(w.db, w.ctx(160, PRESCRIBER), w.session_id)
-
-
-def _acknowledged_bp_alert(w: _Walk) -> None:
-    _monitoring(w)
-    for alert in w.observe(55, "bp-40min", w.vitals(42, 12, 8, moaas=4)):
-        sessions.acknowledge_alert(
-            w.db, w.ctx(58), w.session_id, alert.id,
-            note="Rechecked after 5 minutes' rest: settling; prescriber informed, no treatment.",
-        )  # fmt: skip
-    for minute in (100, 135, 148):
-        w.observe(minute, f"recovery-{minute}", w.vitals())
-    sessions.mark_ready(w.db, w.ctx(150), w.session_id, escort_present=True)
-    sessions.discharge(w.db, w.ctx(152), w.session_id, escort_present=True)
-
-
-def _submitted_form(w: _Walk) -> None:
-    _discharged(w)
-    form = rems.answer_form(
-        w.db, w.ctx(170), w.session_id, monitoring_hcp_phone="+1 555-0100",
-        monitoring_hcp_email="noel.nurse@demo.ketaclinic.example",
-        setting_name="ketaclinic demo clinic", setting_address="1 Demo Street, Springfield",
-    )  # fmt: skip
-    if form.vitals_acceptable_before is None:
-        # This patient's baseline was above the gate and a prescriber chose to proceed: the form
-        # leaves that answer to the clinician, who records it before finalising.
-        rems.answer_form(w.db, w.ctx(171), w.session_id, vitals_acceptable_before=True)
-    rems.finalise_form(w.db, w.ctx(175), w.session_id)
-    rems.mark_submitted(w.db, w.ctx(24 * 60), w.session_id, reference="DEMO-REMS-0001")
-    # Maintenance: a clear screen five weeks ago, new frequency and urgency now (a bladder flag).
-    pid = w.person.patient_id
-    safety.record_bladder_screen(w.db, w.ctx(-35 * 24 * 60), pid, [])
-    safety.record_bladder_screen(w.db, w.ctx(180), pid, ["frequency", "urgency"])
-
-
-def _serious_event_and_transfer(w: _Walk) -> None:
-    _monitoring(w)
-    for alert in w.observe(55, "bp-high", w.vitals(75, 40, 20)):
-        sessions.acknowledge_alert(
-            w.db, w.ctx(60, PRESCRIBER), w.session_id, alert.id,
-            note="Repeat BP unchanged after rest; emergency transfer arranged.",
-        )  # fmt: skip
-    safety.record_adverse_event_for(
-        w.db, w.ctx(70, PRESCRIBER),
-        {
-            "patient_id": w.person.patient_id, "session_id": w.session_id,
-            "verbatim_term": "Severe headache with very high blood pressure; admitted overnight",
-            "term_id": "blood-pressure-increased", "onset_at": w.t0 + timedelta(minutes=50),
-            "severity": "severe", "seriousness": ["hospitalisation"],
-            "relatedness": "probable", "action_taken": "dose-not-changed",
-            "outcome": "recovering",
-        },
-    )  # fmt: skip
-    sessions.abort(
-        w.db, w.ctx(75), w.session_id,
-        reason="Transferred to the emergency department for hypertensive urgency.",
-    )  # fmt: skip
-    sessions.sign(w.db, w.ctx(180, PRESCRIBER), w.session_id)
-
-
-def _dissociation_event(w: _Walk) -> None:
-    _acknowledged_bp_alert(w)
-    safety.record_adverse_event_for(
-        w.db, w.ctx(160),
-        {
-            "patient_id": w.person.patient_id, "session_id": w.session_id,
-            "verbatim_term": "Felt detached, 'watching myself from outside', settled by 60 min",
-            "term_id": "dissociation", "onset_at": w.t0 + timedelta(minutes=25),
-            "resolved_at": w.t0 + timedelta(minutes=80), "severity": "mild",
-            "relatedness": "certain", "action_taken": "dose-not-changed", "outcome": "recovered",
-        },
-    )  # fmt: skip
-
-
-def _open_alert(w: _Walk) -> None:
-    _monitoring(w)
-    w.observe(55, "bp-40min", w.vitals(44, 14, 10, moaas=4))
-
-
-def _misuse(w: _Walk) -> None:
-    _discharged(w)
-    safety.record_misuse_signal(
-        w.db, w.ctx(170), w.person.patient_id, "early-session-request",
-        "Asked twice to bring the next session forward by three days.",
-    )  # fmt: skip
-
-
-def _no_show(w: _Walk) -> None:
-    _scheduled(w)
-    sessions.no_show(w.db, w.ctx(60), w.session_id)
-
-
-def _aborted(w: _Walk) -> None:
-    _checked_in(w)
-    sessions.abort(
-        w.db, w.ctx(12), w.session_id,
-        reason="Unwell with a chest infection; prescriber postponed the session.",
-    )  # fmt: skip
-
-
-Scenario = tuple[str, Callable[[_Walk], None], float]
-DAY = 24 * 60.0
-# (name, walk, start in minutes before the clinic's "today" moment): esketamine, then IV.
-ESK_SCENARIOS: tuple[Scenario, ...] = (
-    ("esk-submitted", _submitted_form, 14 * DAY + 240),
-    ("esk-serious-transfer", _serious_event_and_transfer, 10 * DAY + 240),
-    ("esk-form-due", _dissociation_event, DAY + 240),
-    ("esk-monitoring-open-alert", _open_alert, 70),
-    ("esk-checked-in", _checked_in, 10),
-    ("esk-scheduled", _scheduled, -90),
-)
-IV_SCENARIOS: tuple[Scenario, ...] = (
-    ("iv-signed-misuse", _misuse, 7 * DAY + 240),
-    ("iv-dosing", _dosing, 35),
-    ("iv-ready", _ready, 160),
-    ("iv-no-show", _no_show, 120),
-    ("iv-aborted", _aborted, 40),
-    ("iv-predose-passed", _predose, 12),
-    ("iv-scheduled", _scheduled, -60),
-)
-
-
-def load_demo_sessions(
-    db: Session, ctx: RequestContext, people: Sequence[DemoPatient], seed: int, today: datetime
-) -> int:
-    """Write every scenario not yet there; returns how many sessions were written."""
-    on_course = {
-        ESK: [p for p in people if p.course.route == "intranasal"],
-        IV: [p for p in people if p.course.route == "iv"],
-    }
-    written = 0
-    for kind, scenarios in ((ESK, ESK_SCENARIOS), (IV, IV_SCENARIOS)):
-        for person, (name, walk, minutes_before) in zip(on_course[kind], scenarios, strict=False):
-            session_id = demo_id(seed, "session", name)
-            if db.get(SupervisedSessionRow, session_id) is not None:
-                continue
-            start = today - timedelta(minutes=minutes_before)
-            _consents(db, ctx, person, seed, start)
-            walk(_Walk(db, person, session_id, kind, start))
+        candidates = [
+            p for route in routes for p in _on_course(people, route) if p.index not in used
+        ]
+        person = _deal(db, seed, scenario, candidates, t0, f"Chair {number}", session_id)
+        if person is not None:
+            used.add(person.index)
             written += 1
     return written

@@ -1,0 +1,295 @@
+"""One demo session walked step by step through the session services, as a nurse would chart it.
+
+    walk = Walk(db, person, kind, t0, plan_entry)   # t0: check-in time
+    walk.book(chair)                                # the plan entry booked (or a session scheduled)
+    walk.to("monitoring")                           # every step up to that state
+    walk.finish()                                   # later: the rest of the visit, from any state
+
+Each step runs with a request time equal to the moment it happened (``t0`` plus the step's
+minutes), so nothing is charted in the future. The dose is the plan's dose for the booked calendar
+entry (``plan_calendar.session_dose``: weight, first-session rule and stored overrides), or the
+protocol's default for a session booked outside a plan; device spacing and infusion times come
+from the protocol data. A decision to proceed despite a pre-dose check (a blood pressure above
+the gate) is taken by the demo prescriber, as the pre-dose service requires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketaclinic.clinical.policy import ProtocolKind
+from ketaclinic.clinical.protocols import get_protocol
+from ketaclinic.clinical.protocols.models import DoseBasis, Protocol
+from ketaclinic.clinical.sessions.alerts import Measures
+from ketaclinic.clinical.sessions.predose import CheckStatus, ClinicianDecision
+from ketaclinic.clinical.sessions.record import Alert
+from ketaclinic.services import plan_calendar, session_predose, sessions
+from ketaclinic.services.context import Actor, RequestContext
+from ketaclinic.services.policy import clinic_policy
+from ketaclinic.storage.tables.sessions import (
+    SessionAlertRow,
+    SessionReadingRow,
+    SupervisedSessionRow,
+)
+from ketaclinic.synthetic.demo_plan import DemoPatient
+
+# The demo accounts' names (ketaclinic.services.users), so the board reads like the demo staff.
+NURSE = Actor(user_id=None, role="nurse", display_name="Noel Nurse")
+PRESCRIBER = Actor(user_id=None, role="prescriber", display_name="Dr Priya Prescriber")
+ESK, IV = ProtocolKind.INTRANASAL_ESKETAMINE, ProtocolKind.IV_RACEMIC
+PATH = (
+    "scheduled",
+    "checked-in",
+    "predose-passed",
+    "dosing",
+    "monitoring",
+    "ready-for-discharge",
+    "discharged",
+)
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    """The calendar entry a session carries out."""
+
+    plan_id: str
+    sequence: int
+    plan_session_id: str
+
+
+@dataclass
+class Walk:
+    db: Session
+    person: DemoPatient
+    kind: ProtocolKind
+    t0: datetime
+    entry: PlanEntry | None = None
+    session_id: str = ""
+    _dose_mg: float | None = field(default=None, repr=False)
+
+    @property
+    def protocol(self) -> Protocol:
+        return get_protocol(self.person.course.protocol_id)
+
+    def ctx(self, minutes: float, actor: Actor = NURSE) -> RequestContext:
+        return RequestContext(actor=actor, now=self.t0 + timedelta(minutes=minutes))
+
+    @property
+    def state(self) -> str | None:
+        row = self.db.get(SupervisedSessionRow, self.session_id) if self.session_id else None
+        return None if row is None else row.state
+
+    def dose_mg(self) -> float:
+        """The plan's dose for the booked entry, else the protocol's default."""
+        if self._dose_mg is None:
+            if self.entry is not None:
+                dose = plan_calendar.session_dose(
+                    self.db, self.ctx(10), self.entry.plan_id, self.entry.sequence
+                )
+                self._dose_mg = dose.dose_mg
+            else:
+                default = self.protocol.dose.default
+                assert default is not None, "demo courses use protocols with a default dose"
+                per_kg = self.protocol.dose.basis is DoseBasis.MG_PER_KG
+                self._dose_mg = round(default * self.person.weight_kg, 1) if per_kg else default
+        return self._dose_mg
+
+    def max_dose_mg(self) -> float:
+        limits = self.protocol.limits
+        if limits.max_mg_per_kg is not None:
+            return round(limits.max_mg_per_kg * self.person.weight_kg, 1)
+        return limits.max_mg_per_session or self.protocol.dose.maximum
+
+    def device_times(self) -> list[float]:
+        """Minutes of each nasal device from t0: the first at 15, then the protocol's spacing."""
+        devices = self.protocol.devices
+        assert devices is not None
+        count = round(self.dose_mg() / devices.device_mg)
+        return [15 + k * devices.spacing_minutes for k in range(count)]
+
+    def infusion_minutes(self) -> float:
+        assert self.protocol.infusion is not None
+        return self.protocol.infusion.default_duration_min
+
+    def baseline(self) -> Measures:
+        vitals = self.person.intake_vitals
+        return Measures(
+            **{k: vitals[k] for k in vitals},
+            moaas=5, cadss_total=0, phq9_item9=0, cssrs_risk="none",
+        )  # fmt: skip
+
+    def vitals(self, d_sys: float = 4, d_dia: float = 2, d_hr: float = 3, **extra: Any) -> Measures:
+        base = self.person.intake_vitals
+        return Measures(
+            systolic_mmhg=base["systolic_mmhg"] + d_sys,
+            diastolic_mmhg=base["diastolic_mmhg"] + d_dia,
+            heart_rate_bpm=base["heart_rate_bpm"] + d_hr,
+            spo2_percent=base["spo2_percent"],
+            respiratory_rate_per_min=base["respiratory_rate_per_min"],
+            **({"moaas": 5, "cadss_total": 0} | extra),
+        )
+
+    def observe(self, minutes: float, name: str, measures: Measures) -> list[Alert]:
+        _, alerts = sessions.record_observation(
+            self.db, self.ctx(minutes), self.session_id, f"demo-{name}", measures
+        )
+        return alerts
+
+    def has_reading_at(self, minutes: float) -> bool:
+        moment = self.t0 + timedelta(minutes=minutes)
+        found = self.db.scalar(
+            select(SessionReadingRow.id).where(
+                SessionReadingRow.session_id == self.session_id,
+                SessionReadingRow.taken_at >= moment - timedelta(minutes=5),
+                SessionReadingRow.taken_at <= moment + timedelta(minutes=5),
+            )
+        )
+        return found is not None
+
+    def acknowledge_open_alerts(self, minutes: float, note: str) -> None:
+        open_ids = self.db.scalars(
+            select(SessionAlertRow.id).where(
+                SessionAlertRow.session_id == self.session_id,
+                SessionAlertRow.acknowledged_at.is_(None),
+            )
+        ).all()
+        for alert_id in open_ids:
+            sessions.acknowledge_alert(
+                self.db, self.ctx(minutes), self.session_id, alert_id, note=note
+            )
+
+    # --- the standard visit, one step per state ----------------------------------------------
+
+    def to(self, state: str) -> None:
+        """Run the standard steps from the session's state up to ``state``."""
+        target = PATH.index(state)
+        current = self.state
+        start = 0 if current is None else PATH.index(current) + 1
+        for step in _STEPS[start : target + 1]:
+            step(self)
+
+    def finish(self, *, sign: bool = True) -> None:
+        """The rest of the visit from wherever it stands: discharged (and signed)."""
+        if self.state in PATH:
+            if self.state in ("monitoring", "ready-for-discharge"):
+                self.acknowledge_open_alerts(
+                    140, "Rechecked after rest: settled; prescriber informed, no treatment."
+                )
+            self.to("discharged")
+        if sign:
+            sessions.sign(self.db, self.ctx(160, PRESCRIBER), self.session_id)
+
+
+def _check_in(w: Walk) -> None:
+    sessions.check_in(w.db, w.ctx(0), w.session_id)
+    w.observe(5, "baseline", w.baseline())
+
+
+def _predose(w: Walk) -> None:
+    answers = {
+        "identity_confirmed": True,
+        "last_food_at": w.t0 - timedelta(hours=3),
+        "last_liquid_at": w.t0 - timedelta(hours=1),
+        "escort_confirmed": True,
+        "transport_confirmed": True,
+        "pregnancy_status": "not-pregnant" if w.person.identity["sex"] == "F" else "not-applicable",
+        "eligibility_valid": True,
+        "planned_dose_mg": w.dose_mg(),
+        "max_dose_mg": w.max_dose_mg(),
+    }
+    # What the pre-dose service reads from the record itself (screening, plan) is not typed.
+    for name in getattr(session_predose, "FROM_THE_RECORD", {}):
+        answers.pop(name, None)
+    checked = session_predose.evaluate_predose_checks(w.db, w.ctx(9), w.session_id, answers)
+    waiting = [i.id for i in checked.items if i.status is CheckStatus.NEEDS_DECISION]
+    if not waiting:
+        session_predose.pass_predose(w.db, w.ctx(10), w.session_id, answers)
+        return
+    # A blood pressure above the gate: the prescriber rechecks and decides to proceed.
+    note = "Rechecked after rest; stable, known baseline. Proceed."
+    decision = ClinicianDecision(by=PRESCRIBER.display_name, at=w.t0, note=note)
+    session_predose.pass_predose(
+        w.db, w.ctx(10, PRESCRIBER), w.session_id, answers,
+        decisions=dict.fromkeys(waiting, decision),
+    )  # fmt: skip
+
+
+def _start_dosing(w: Walk) -> None:
+    dose = w.dose_mg()
+    if w.kind is ESK:
+        devices = w.protocol.devices
+        assert devices is not None
+        sessions.start_dosing(
+            w.db, w.ctx(15), w.session_id, product="SPRAVATO", lot_number="DEMO-ESK-24A17",
+            formulation=f"nasal spray, {devices.device_mg:g} mg device", dose_mg=dose,
+            administered_by="patient (self, observed)", supervised_by=NURSE.display_name,
+        )  # fmt: skip
+        sessions.add_dosing_event(
+            w.db, w.ctx(w.device_times()[0]), w.session_id, "device", device_mg=devices.device_mg
+        )
+    else:
+        sessions.start_dosing(
+            w.db, w.ctx(15), w.session_id, product="ketamine hydrochloride",
+            formulation="solution for infusion", lot_number="DEMO-KET-5521", dose_mg=dose,
+            concentration_mg_per_ml=1.0,
+            initial_rate_mg_per_h=round(dose * 60 / w.infusion_minutes(), 1),
+            administered_by=NURSE.display_name, supervised_by=PRESCRIBER.display_name,
+        )  # fmt: skip
+        w.observe(25, "during-1", w.vitals(6, 3, 5))
+
+
+def _end_dosing(w: Walk) -> None:
+    if w.kind is ESK:
+        devices = w.protocol.devices
+        assert devices is not None
+        times = w.device_times()
+        for minute in times[1:]:
+            sessions.add_dosing_event(
+                w.db, w.ctx(minute), w.session_id, "device", device_mg=devices.device_mg
+            )
+        sessions.end_dosing(w.db, w.ctx(times[-1]), w.session_id)
+    else:
+        for alert in w.observe(45, "during-3", w.vitals(8, 4, 6, moaas=4, cadss_total=6)):
+            sessions.acknowledge_alert(
+                w.db, w.ctx(47), w.session_id, alert.id,
+                note="Reassured; calm and oriented, expected to settle after the infusion.",
+            )  # fmt: skip
+        sessions.end_dosing(w.db, w.ctx(15 + w.infusion_minutes()), w.session_id)
+
+
+def _ready(w: Walk) -> None:
+    if w.kind is ESK:
+        # The reading the label asks for about 40 minutes after the first device (the REMS form's
+        # "BP 40 minutes after"), unless the scenario already took it.
+        first = w.device_times()[0]
+        minute = first + clinic_policy(w.db, w.kind).number("rems_bp_checkpoint_minutes")
+        if not w.has_reading_at(minute):
+            w.observe(minute, "40min", w.vitals())
+    for minute in (100, 135, 148):
+        w.observe(minute, f"recovery-{minute}", w.vitals())
+    sessions.mark_ready(w.db, w.ctx(150), w.session_id, escort_present=True)
+
+
+def _discharge(w: Walk) -> None:
+    sessions.discharge(w.db, w.ctx(152), w.session_id, escort_present=True)
+
+
+def _not_again(w: Walk) -> None:
+    raise AssertionError("a demo session is booked once, by the scenario")
+
+
+_STEPS: tuple[Callable[[Walk], None], ...] = (
+    _not_again,
+    _check_in,
+    _predose,
+    _start_dosing,
+    _end_dosing,
+    _ready,
+    _discharge,
+)
