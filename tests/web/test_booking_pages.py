@@ -59,7 +59,8 @@ def test_a_nurse_books_from_the_plan_with_errors_beside_the_fields(
     assert 'id="f-time_2" name="time_2" type="time" value="10:30"' in page
     actions = audit_actions(session_factory, plan.patient_id)
     assert {"plan.sessions.book", "session.schedule", "plan.bookings.read"} <= set(actions)
-    # The chart's "Book sessions" link leads to the current plan's page.
+    # The signed plan's page links here, and so does every patient page's "Book sessions".
+    assert f'href="{page_url}"' in nurse.get(f"/plans/{plan.plan_id}").text
     found = nurse.get(f"/patients/{plan.patient_id}/bookings", follow_redirects=False)
     assert found.headers["location"] == page_url
 
