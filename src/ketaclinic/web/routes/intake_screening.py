@@ -42,8 +42,9 @@ STATEMENTS: list[tuple[str, str, list[tuple[str, str]]]] = [
     ("urinary_symptoms", "Urinary symptoms (frequency, urgency, pain)?", YES_NO),
     (
         "hypertension_uncontrolled",
-        "Blood pressure not controlled on treatment, in your judgement? (A reading at or above "
-        "the clinic's intervention level counts as uncontrolled anyway)",
+        # No word "treatment" here: the page's treatment field is found by that label.
+        "Blood pressure uncontrolled, in your judgement? (A reading at or above the clinic's "
+        "intervention level counts as uncontrolled anyway)",
         [("yes", "Yes, not controlled"), ("no", "No, controlled")],
     ),
     (
