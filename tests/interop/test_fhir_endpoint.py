@@ -94,6 +94,10 @@ def test_metadata_is_an_r4_capability_statement(app: FastAPI, base_url: str) -> 
     assert statement["fhirVersion"] == "4.0.1"
     kinds = {r["type"] for r in statement["rest"][0]["resource"]}
     assert {"Patient", "Observation", "QuestionnaireResponse", "Consent"} <= kinds
+    # The same through a FHIR client, as a client discovering the server would ask.
+    fetched = SyncFHIRClient(base_url).execute("metadata", method="get")
+    assert fetched["resourceType"] == "CapabilityStatement"
+    assert {r["type"] for r in fetched["rest"][0]["resource"]} == kinds
 
 
 def test_nurse_reads_and_searches_with_fhirpy(

@@ -23,25 +23,18 @@ from ketaclinic.interop.deidentify import Deidentifier
 from ketaclinic.interop.fhir.export import definitions_for, resources_for
 from ketaclinic.interop.fhir.locate import owner_of
 from ketaclinic.interop.fhir.mappers import produced_types
+from ketaclinic.interop.fhir.search_params import (
+    matches_codes,
+    matches_dates,
+    parse_date,
+    supported,
+)
 from ketaclinic.interop.fhir.source import all_patient_ids
 from ketaclinic.services.consents import research_consented_patient_ids
 from ketaclinic.services.context import RequestContext
 
 DEFINITIONS = ("Questionnaire", "CodeSystem")
 SEARCHABLE = (*sorted(produced_types()), *DEFINITIONS)
-SEARCH_PARAMETERS = {"patient": "reference", "code": "token", "date": "date"}
-# Where each resource type keeps its clinically relevant date.
-_DATE_FIELDS = (
-    "effectiveDateTime",
-    "authored",
-    "onsetDateTime",
-    "dateTime",
-    "date",
-    "recordedDate",
-)
-_PERIOD_FIELDS = ("period", "effectivePeriod")
-_PATIENT_FIELDS = ("subject", "patient")
-_DATE_PREFIXES = ("eq", "ne", "ge", "le", "gt", "lt")
 MAX_PAGE_SIZE = 100
 
 
@@ -133,43 +126,6 @@ def read(db: Session, view: FhirView, resource_type: str, resource_id: str) -> d
     raise NotFound(f"{resource_type}/{resource_id} does not exist or is not visible to you.")
 
 
-def _matches_code(resource: dict[str, Any], token: str) -> bool:
-    system, _, code = token.rpartition("|")
-    for coding in (
-        resource.get("code", {}).get("coding", []) if isinstance(resource.get("code"), dict) else []
-    ):
-        if coding.get("code") == code and (not system or coding.get("system") == system):
-            return True
-    return False
-
-
-def _parse_date(raw: str) -> tuple[str, str]:
-    prefix, value = (raw[:2], raw[2:]) if raw[:2] in _DATE_PREFIXES else ("eq", raw)
-    if len(value) < 4 or not value[:4].isdigit():
-        raise InvalidInput(
-            f"date={raw} is not a FHIR date: use YYYY, YYYY-MM, YYYY-MM-DD or a date-time, "
-            f"optionally prefixed with one of {', '.join(_DATE_PREFIXES)}.",
-            field="date",
-        )
-    return prefix, value
-
-
-def _matches_date(resource: dict[str, Any], prefix: str, value: str) -> bool:
-    found = next((resource[f] for f in _DATE_FIELDS if f in resource), None)
-    if found is None:
-        # Encounter, CarePlan, Flag, MedicationAdministration: the start of their period.
-        found = next((resource[f].get("start") for f in _PERIOD_FIELDS if f in resource), None)
-    if not isinstance(found, str):
-        return False
-    # ISO strings of one zone (UTC here) order like the instants; comparing at the precision
-    # of the parameter makes eq2026-02 match every time in that month.
-    moment = found[: len(value)]
-    return {
-        "eq": moment == value, "ne": moment != value, "ge": moment >= value,
-        "le": moment <= value, "gt": moment > value, "lt": moment < value,
-    }[prefix]  # fmt: skip
-
-
 def search(
     db: Session,
     view: FhirView,
@@ -179,20 +135,25 @@ def search(
     codes: Sequence[str] = (),
     dates: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    parsed_dates = [_parse_date(d) for d in dates]
+    _check_type(resource_type)
+    allowed = supported(resource_type) if resource_type not in DEFINITIONS else {}
+    for name, given in (("patient", patient), ("code", codes), ("date", dates)):
+        if given and name not in allowed:
+            offered = ", ".join(allowed) or "none (read them all, or by id)"
+            raise InvalidInput(
+                f"{resource_type} cannot be searched by {name} here; its search parameters: "
+                f"{offered}.",
+                field=name,
+            )
+    criteria = [parse_date(d) for d in dates]
     if patient is not None and resource_type == "Patient":
         # Patient?patient=X is the patient X itself (in every view, X names the visible id).
         return list(_resources(db, view, resource_type, patient))
-    found = []
-    for resource in _resources(db, view, resource_type, patient):
-        if codes and not any(
-            _matches_code(resource, c) for token in codes for c in token.split(",")
-        ):
-            continue
-        if not all(_matches_date(resource, p, v) for p, v in parsed_dates):
-            continue
-        found.append(resource)
-    return found
+    return [
+        resource
+        for resource in _resources(db, view, resource_type, patient)
+        if matches_codes(resource, codes) and matches_dates(resource, criteria)
+    ]
 
 
 def page_size(raw: int | None) -> int:
