@@ -221,3 +221,21 @@ def test_days_and_times_of_day_are_the_clinics(db: Session) -> None:
     # From Friday 6 (tomorrow in New York) keeping two days apart: Fri 6, then Mon 9, both 20:00.
     assert _row(db, new).scheduled_for.astimezone(new_york) == evening + timedelta(days=2)
     assert _row(db, second).scheduled_for.astimezone(new_york) == evening + timedelta(days=5)
+
+
+def test_a_missed_session_is_not_moved_past_one_already_given(db: Session) -> None:
+    plan = signed_plan(db)
+    nurse = context(NURSE)
+    first, second = booking.book_sessions(
+        db, nurse, plan.plan_id,
+        [Booking(0, at_nine(date(2026, 3, 4))), Booking(1, at_nine(date(2026, 3, 6)))],
+    )  # fmt: skip
+    sessions.no_show(db, context(NURSE, at_nine(date(2026, 3, 4), 11)), first)
+    # Noticed only on Friday, after the second session's patient had checked in.
+    friday = context(NURSE, at_nine(date(2026, 3, 6), 10))
+    sessions.check_in(db, friday, second)
+    with pytest.raises(RuleViolation, match="Session 2, after this one, has already started"):
+        booking.reschedule_missed(db, friday, first)
+    assert [line.calendar_status for line in booking.booking_sheet(db, friday, plan.plan_id).lines][
+        :2
+    ] == ["planned", "planned"]

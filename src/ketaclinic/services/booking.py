@@ -290,6 +290,9 @@ def book_sessions(
     return booked
 
 
+_NOT_STARTED = (SessionState.SCHEDULED.value, SessionState.NO_SHOW.value)
+
+
 def _missed_line(lines: Sequence[BookingLine], session_id: str) -> BookingLine:
     line = next((x for x in lines if x.session_id == session_id), None)
     if line is None:
@@ -301,6 +304,15 @@ def _missed_line(lines: Sequence[BookingLine], session_id: str) -> BookingLine:
         raise RuleViolation(
             f"Only a missed session can be rescheduled (a no-show, or stopped before any dose); "
             f"this one is {line.session_state}.",
+            field="session_id",
+        )
+    # Moving the course forward would repeat a session already under way or given after it.
+    later = lines[lines.index(line) + 1 :]
+    given = [x for x in later if x.session_id and (x.dosed or x.session_state not in _NOT_STARTED)]
+    if given:
+        raise RuleViolation(
+            f"Session {given[0].sequence + 1}, after this one, has already started or been given, "
+            "so the course cannot move forward; ask the prescriber to amend the plan.",
             field="session_id",
         )
     return line
