@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ketaclinic.services import consents, planning, screening
 from ketaclinic.services.plan_records import PlanRecord
 from services.screened_patients import STATED_ALL_CLEAR, make_known_patient
-from support.clinic import NURSE, PRESCRIBER, context
+from support.clinic import CLINIC_NOW, NURSE, PRESCRIBER, context
 
 IV3 = "iv-racemic-thrice-weekly"
 ESK_PROTOCOL = "esketamine-trd"
@@ -30,9 +30,10 @@ def signed_plan(
     start: date = WED_4_MARCH,
     *,
     sign: bool = True,
+    now: datetime = CLINIC_NOW,
 ) -> PlanRecord:
-    ctx = context(NURSE)
-    doctor = context(PRESCRIBER)
+    ctx = context(NURSE, now)
+    doctor = context(PRESCRIBER, now)
     pid = make_known_patient(db, ctx)
     consents.record_consent(db, ctx, pid, "treatment")
     screening.screen_patient(db, doctor, pid, treatment, STATED_ALL_CLEAR)

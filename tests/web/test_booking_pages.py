@@ -5,11 +5,13 @@ Wed 4, Fri 6, Mon 9, Wed 11, Fri 13, Mon 16 March."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from clinic_pages_support import audit_actions, post_form
 from fastapi.testclient import TestClient
 from web_support import Clock, csrf_from, sign_in
 
+from ketaclinic.services import consents
 from ketaclinic.services.plan_records import PlanRecord
 from ketaclinic.storage.database import SessionFactory, transaction
 from services.signed_plans import signed_plan
@@ -17,7 +19,14 @@ from services.signed_plans import signed_plan
 
 def _plan(factory: SessionFactory, clock: Clock, *, sign: bool = True) -> PlanRecord:
     with transaction(factory) as db:
-        return signed_plan(db, sign=sign)
+        # Recorded an hour before the pages are used (the consent is in force by then).
+        return signed_plan(db, sign=sign, now=clock.now - timedelta(hours=1))
+
+
+def _treatment_consent(factory: SessionFactory, patient_id: str) -> str:
+    with factory() as db:
+        [consent] = [c for c in consents.list_consents(db, patient_id) if c.kind == "treatment"]
+    return consent.consent_id
 
 
 def test_a_nurse_books_from_the_plan_with_errors_beside_the_fields(
@@ -30,6 +39,7 @@ def test_a_nurse_books_from_the_plan_with_errors_beside_the_fields(
     assert page.status_code == 200
     assert "<dt>Responsible clinician</dt><dd>Dr Sam Okafor</dd>" in page.text
     assert 'id="f-date_0" name="date_0" type="date" value="2026-03-04"' in page.text
+    assert "Not on record yet" not in page.text  # the treatment consent is on record
 
     refused = post_form(nurse, page_url, {
         "book_0": "1", "date_0": "2026-03-04", "time_0": "10:00", "chair_0": "Chair 3",
@@ -100,6 +110,15 @@ def test_a_draft_plan_cannot_be_booked(
     nurse = signed_in["nurse"]
     page = nurse.get(f"/plans/{plan.plan_id}/bookings").text
     assert "A prescriber must sign it first." in page
+    withdrawn = post_form(
+        nurse,
+        f"/patients/{plan.patient_id}/intake/consents/"
+        f"{_treatment_consent(session_factory, plan.patient_id)}/withdraw",
+        {},
+    )
+    assert withdrawn.status_code == 303
+    page = nurse.get(f"/plans/{plan.plan_id}/bookings").text
+    assert "Not on record yet: Treatment consent." in page
     assert "Book the ticked sessions" not in page
     refused = post_form(nurse, f"/plans/{plan.plan_id}/bookings", {"book_0": "1", "time_0": "9:00"})
     assert refused.status_code == 422  # no bookable row: nothing was ticked that can be booked

@@ -16,8 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from ketaclinic.errors import InvalidInput, KetaclinicError, NotFound, PermissionDenied
-from ketaclinic.services import booking, patients, planning, sessions
+from ketaclinic.services import booking, consents, patients, planning, sessions
 from ketaclinic.services.booking import Booking, BookingSheet
+from ketaclinic.services.consents import KIND_LABELS, ConsentKind
 from ketaclinic.services.context import Actor, RequestContext
 from ketaclinic.web.deps import (
     ClinicZone,
@@ -77,6 +78,15 @@ def _page(
     ensure_patient_access(actor, sheet.plan.patient_id)
     summary = patients.get_patient_summary(db, ctx, sheet.plan.patient_id)
     usual = _usual_time(sheet, zone)
+    # Booking is allowed without them, but no session passes its pre-dose checks until they exist.
+    needed = [ConsentKind.TREATMENT] + (
+        [ConsentKind.REMS_ENROLMENT] if sheet.protocol_kind.is_rems else []
+    )
+    missing_consents = [
+        KIND_LABELS[kind]
+        for kind in needed
+        if consents.active_consent(db, sheet.plan.patient_id, kind, at=now) is None
+    ]
     defaults = {f"date_{line.sequence}": line.planned_on.isoformat() for line in sheet.bookable}
     defaults |= {f"time_{line.sequence}": usual for line in sheet.bookable}
     return render(
@@ -88,6 +98,7 @@ def _page(
             "errors": errors or {}, "problem": problem,
             "booked": request.query_params.get("booked"),
             "rescheduled": request.query_params.get("rescheduled"),
+            "missing_consents": missing_consents,
         },
         status_code=status_code,
     )  # fmt: skip
