@@ -59,7 +59,9 @@ def register(app: typer.Typer) -> None:
             int, typer.Option(min=1, max=2000, help="How many synthetic patients.")
         ] = DEFAULT_PATIENTS,
     ) -> None:
-        """Load the synthetic demo clinic (migrating first); running it twice adds nothing."""
+        """Load the synthetic demo clinic (migrating first); running it twice adds nothing.
+
+        On a later day it brings the clinic to today (that day's sessions, forms fallen due)."""
         url = _database_url()
         try:
             if current_revision(url) != head_revision():
@@ -68,7 +70,10 @@ def register(app: typer.Typer) -> None:
             try:
                 ctx = RequestContext(actor=SYSTEM, now=datetime.now(UTC))
                 with transaction(make_session_factory(engine)) as db:
-                    report = load_demo(db, ctx, seed=seed, patients_count=patients)
+                    report = load_demo(
+                        db, ctx, seed=seed, patients_count=patients,
+                        clinic_tz=Settings().clinic_zone,
+                    )  # fmt: skip
             finally:
                 engine.dispose()
         except KetaclinicError as error:

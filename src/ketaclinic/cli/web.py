@@ -22,7 +22,12 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--database-url", help="SQLAlchemy URL of the database.")
         ] = None,
         demo: Annotated[
-            bool, typer.Option("--demo", help="Create one demo login per role and print them.")
+            bool,
+            typer.Option(
+                "--demo",
+                help="Create one demo login per role and print them; bring a loaded demo clinic "
+                "to today (its Today board live).",
+            ),
         ] = False,
     ) -> None:
         """Serve the clinic web app (pages and JSON API; API documentation at /docs)."""
@@ -51,8 +56,22 @@ def register(app: typer.Typer) -> None:
         address = f"http://{settings.host}:{settings.port}/"
         typer.echo(f"ketaclinic is serving on {address}")
         if demo:
+            from ketaclinic.services.context import SYSTEM, RequestContext
+            from ketaclinic.synthetic.demo import refresh_demo_day
+
+            now = datetime.now(UTC)
             with transaction(factory) as db:
-                logins = ensure_demo_accounts(db, now=datetime.now(UTC))
+                # The demo's "today" is today: the day's sessions are dealt if not yet.
+                for report in refresh_demo_day(
+                    db, RequestContext(SYSTEM, now), clinic_tz=settings.clinic_zone
+                ):
+                    dealt = report.written["today's sessions"]
+                    typer.echo(
+                        f"Demo clinic (seed {report.seed}): brought to today, {dealt} sessions "
+                        "dealt." if sum(report.written.values()) else
+                        f"Demo clinic (seed {report.seed}): already up to date for today."
+                    )  # fmt: skip
+                logins = ensure_demo_accounts(db, now=now)
             typer.echo("Demo logins (synthetic clinic only; never use these with real patients):")
             for login in logins:
                 typer.echo(f"  {login.role:<14} {login.email:<36} password: {login.password}")

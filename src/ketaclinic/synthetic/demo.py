@@ -39,6 +39,7 @@ from ketaclinic.storage.tables.patients import PatientRow
 from ketaclinic.storage.tables.planning import TreatmentPlanRow
 from ketaclinic.synthetic.demo_calendar import DEMO_NURSE, advance_calendar
 from ketaclinic.synthetic.demo_data import demo_id
+from ketaclinic.synthetic.demo_followup import follow_up_suicide_screens
 from ketaclinic.synthetic.demo_plan import (
     ARRIVALS_FROM,
     DEFAULT_PATIENTS,
@@ -179,7 +180,12 @@ DEMO_PARTS: list[tuple[str, DemoPart]] = [
     ("questionnaire responses", load_scores),
     ("screenings and treatment plans", load_screening_and_plans),
 ]
-CLINIC_PARTS = ("recent past sessions", "earlier days completed", "today's sessions")
+CLINIC_PARTS = (
+    "recent past sessions",
+    "earlier days completed",
+    "today's sessions",
+    "risk assessments done",
+)
 
 
 @dataclass
@@ -249,6 +255,7 @@ def load_demo(
         if db.get(TreatmentPlanRow, plan_id) is not None:
             advance_calendar(db, person, plan_id, until=now.date(), now=now)
     report.written["today's sessions"] += load_day_sessions(db, people, seed, now)
+    report.written["risk assessments done"] += follow_up_suicide_screens(db, people, now)
     return report
 
 

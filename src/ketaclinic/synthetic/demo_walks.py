@@ -15,6 +15,7 @@ the gate) is taken by the demo prescriber, as the pre-dose service requires.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,7 +30,7 @@ from ketaclinic.clinical.protocols.models import DoseBasis, Protocol
 from ketaclinic.clinical.sessions.alerts import Measures
 from ketaclinic.clinical.sessions.predose import CheckStatus, ClinicianDecision
 from ketaclinic.clinical.sessions.record import Alert
-from ketaclinic.services import plan_calendar, session_predose, sessions
+from ketaclinic.services import patients, plan_calendar, session_predose, sessions
 from ketaclinic.services.context import Actor, RequestContext
 from ketaclinic.services.policy import clinic_policy
 from ketaclinic.storage.tables.sessions import (
@@ -188,6 +189,13 @@ class Walk:
 
 def _check_in(w: Walk) -> None:
     sessions.check_in(w.db, w.ctx(0), w.session_id)
+    if w.protocol.dose.basis is DoseBasis.MG_PER_KG:
+        # Weighed at check-in: a mg/kg dose needs a weight recent enough for the clinic's policy.
+        weight_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ketaclinic-demo/{w.session_id}/weight"))
+        patients.record_vitals(
+            w.db, w.ctx(2), w.person.patient_id, {"weight_kg": w.person.weight_kg},
+            w.t0 + timedelta(minutes=2), record_ids={"weight_kg": weight_id},
+        )  # fmt: skip
     w.observe(5, "baseline", w.baseline())
 
 
