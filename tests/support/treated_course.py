@@ -50,42 +50,7 @@ def treated_patient(
         db, at(-60), patient_id, "phq9", list(BASELINE_PHQ9),
         administered_at=T0 - timedelta(days=3),
     )  # fmt: skip
-    first = db.scalars(
-        select(PlanSessionRow.id).where(
-            PlanSessionRow.plan_id == plan.plan_id, PlanSessionRow.sequence == 1
-        )
-    ).one()
-    sid = scheduled(db, IV, patient_id, plan_session_id=first)
-    sessions.check_in(db, at(0), sid)
-    sessions.record_observation(db, at(5), sid, "base-1", BASELINE)
-    sessions.pass_predose(db, at(10), sid, predose_answers(IV))
-    sessions.start_dosing(
-        db, at(15), sid, product="ketamine hydrochloride", formulation="solution for infusion",
-        lot_number="LOT-KET-777", dose_mg=35, concentration_mg_per_ml=1.0,
-        initial_rate_mg_per_h=52.5, administered_by=NURSE.display_name,
-        supervised_by=PRESCRIBER.display_name,
-    )  # fmt: skip
-    sessions.end_dosing(db, at(55), sid)
-    for n, minute in enumerate((65, 135, 150), start=1):
-        sessions.record_observation(db, at(minute), sid, f"rec-{n}", RECOVERED)
-    sessions.mark_ready(db, at(152), sid, escort_present=True)
-    sessions.discharge(db, at(155), sid, escort_present=True)
-    if adverse_event:
-        safety.record_adverse_event_for(
-            db,
-            at(170),
-            {
-                "patient_id": patient_id,
-                "session_id": sid,
-                "verbatim_term": "felt detached",
-                "term_id": "dissociation",
-                "onset_at": T0 + timedelta(minutes=30),
-                "severity": "moderate",
-                "relatedness": "probable",
-                "action_taken": "dose-not-changed",
-                "outcome": "recovering",
-            },
-        )
+    give_session(db, patient_id, plan_entry(db, plan.plan_id, 1), adverse_event=adverse_event)
     for day, answers in (later_phq9 or {}).items():
         measurement.record_questionnaire_response(
             db, at(day * 24 * 60 + 60), patient_id, "phq9", list(answers),
@@ -93,3 +58,58 @@ def treated_patient(
         )  # fmt: skip
     db.commit()
     return patient_id
+
+
+def plan_entry(db: Session, plan_id: str, sequence: int) -> str:
+    """The id of the plan's calendar entry number ``sequence``."""
+    return db.scalars(
+        select(PlanSessionRow.id).where(
+            PlanSessionRow.plan_id == plan_id, PlanSessionRow.sequence == sequence
+        )
+    ).one()
+
+
+def give_session(
+    db: Session, patient_id: str, plan_session_id: str, *, day: int = 0,
+    adverse_event: bool = False,
+) -> str:  # fmt: skip
+    """One IV session for the calendar entry, ``day`` days after 2 March 2026 at 09:00: check-in,
+    vitals, 35 mg infused over 40 minutes, recovery, discharge; optionally an adverse event."""
+    offset = day * 24 * 60
+    start = T0 + timedelta(minutes=offset)
+    sid = scheduled(db, IV, patient_id, minutes=offset, plan_session_id=plan_session_id)
+    sessions.check_in(db, at(offset), sid)
+    sessions.record_observation(db, at(offset + 5), sid, "base-1", BASELINE)
+    answers = predose_answers(
+        IV, last_food_at=start - timedelta(hours=3), last_liquid_at=start - timedelta(hours=1)
+    )
+    sessions.pass_predose(db, at(offset + 10), sid, answers)
+    sessions.start_dosing(
+        db, at(offset + 15), sid, product="ketamine hydrochloride",
+        formulation="solution for infusion", lot_number="LOT-KET-777", dose_mg=35,
+        concentration_mg_per_ml=1.0, initial_rate_mg_per_h=52.5,
+        administered_by=NURSE.display_name, supervised_by=PRESCRIBER.display_name,
+    )  # fmt: skip
+    sessions.end_dosing(db, at(offset + 55), sid)
+    for n, minute in enumerate((65, 135, 150), start=1):
+        sessions.record_observation(db, at(offset + minute), sid, f"rec-{n}", RECOVERED)
+    sessions.mark_ready(db, at(offset + 152), sid, escort_present=True)
+    sessions.discharge(db, at(offset + 155), sid, escort_present=True)
+    if adverse_event:
+        safety.record_adverse_event_for(
+            db,
+            at(offset + 170),
+            {
+                "patient_id": patient_id,
+                "session_id": sid,
+                "verbatim_term": "felt detached",
+                "term_id": "dissociation",
+                "onset_at": start + timedelta(minutes=30),
+                "severity": "moderate",
+                "relatedness": "probable",
+                "action_taken": "dose-not-changed",
+                "outcome": "recovering",
+            },
+        )
+    db.commit()
+    return sid

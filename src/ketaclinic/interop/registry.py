@@ -4,8 +4,10 @@ docs/research-dataset.md, so the cohort report runs on a real clinic's data as o
 Only patients whose research consent is in force at the export time are included. Keys are keyed
 pseudonyms (``interop.deidentify``); times are whole days from day 0, never calendar dates; ages
 are capped at 90 ("90 or over"). Courses, sessions, session vitals and adverse events come from
-the treatment plans and supervised sessions (``registry_courses``); scores count their days from
-the first course's day 0, or from the first questionnaire for a patient without a course.
+the treatment plans and supervised sessions (``registry_courses``); each score belongs to the course
+whose window holds it (from its day 0 to the next course's; scores before every course to the
+first) and counts its days from that course's day 0, or from the first questionnaire for a patient
+without a course.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -108,37 +111,40 @@ def export_registry(
     for patient_id in consented:
         data = load_patient_data(db, patient_id)
         patient_key = deidentifier.registry_key(patient_id)
-        courses = course_tables(db, data, deidentifier, patient_key)
+        courses = course_tables(db, data, deidentifier, patient_key, as_of=ctx.now.date())
         for name in ("courses", "sessions", "vitals", "adverse_events"):
             for table_row in getattr(courses, name):
                 for column, value in table_row.items():
                     columns[name][column].append(value)
         responses = sorted(data.responses, key=lambda r: r.administered_at)
-        if courses.first_course is not None:
-            course_key, day_zero = courses.first_course
-        else:
-            # No course yet: scores count from the first questionnaire, under a placeholder
-            # course key that matches no course row.
-            course_key = deidentifier.pseudonym(f"course:{patient_id}")
-            day_zero = responses[0].administered_at.date() if responses else ctx.now.date()
-        age_on = day_zero
+        # No course yet: scores count from the first questionnaire, under a placeholder course
+        # key that matches no course row.
+        placeholder = (
+            deidentifier.pseudonym(f"course:{patient_id}"),
+            responses[0].administered_at.date() if responses else ctx.now.date(),
+        )
+        first_course = courses.course_of(date.min) or placeholder
         summary = get_patient_summary(db, ctx, patient_id)
         row = {
             "patient_key": patient_key,
             "site_id": site_id,
             "sex": data.patient.sex,
-            "age_years": safe_harbor_age(data.patient.date_of_birth, age_on),
+            "age_years": safe_harbor_age(data.patient.date_of_birth, first_course[1]),
             "primary_indication": _primary_indication([d.condition_id for d in data.diagnoses]),
             "adequate_failed_trials": summary.adequate_failed_trials,
         }
         for name, value in row.items():
             columns["patients"][name].append(value)
         for response in responses:
+            when = response.administered_at.date()
+            # Each score belongs to the course whose window holds it, its day counted from
+            # that course's day 0.
+            course_key, day_zero = courses.course_of(when) or placeholder
             score = {
                 "patient_key": patient_key,
                 "course_key": course_key,
                 "instrument": response.instrument_id,
-                "day": (response.administered_at.date() - day_zero).days,
+                "day": (when - day_zero).days,
                 "total": response.total,
             }
             for name, value in score.items():

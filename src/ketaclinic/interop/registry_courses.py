@@ -4,6 +4,13 @@ A course is a treatment plan (its current version; superseded versions' calendar
 same course) with at least one session that took place. Day 0 is the course's first dosed session
 (docs/research-dataset.md); a course without a dosed session starts on its first check-in.
 Sessions not linked to a plan belong to no course and are left out of the registry.
+
+The induction's planned sessions are the current calendar's induction entries (a rescheduled
+entry counts once, through its successor; a cancelled one was planned and not given); it ends on
+the day of the last induction session that took place. A course dropped out when its induction was not
+completed and either the plan was stopped or no induction session is still to come on the
+calendar at the export date (lost to follow-up: the remaining sessions passed without the
+patient).
 """
 
 from __future__ import annotations
@@ -39,8 +46,17 @@ class CourseTables:
     sessions: list[Row] = field(default_factory=list)
     vitals: list[Row] = field(default_factory=list)
     adverse_events: list[Row] = field(default_factory=list)
-    # (course key, day 0) of the patient's first course: the scores count their days from it.
-    first_course: tuple[str, date] | None = None
+    # (day 0, course key) of every course, earliest first: a score belongs to the latest course
+    # that had started by its day (one before every course, to the first course).
+    starts: list[tuple[date, str]] = field(default_factory=list)
+
+    def course_of(self, day: date) -> tuple[str, date] | None:
+        """(course key, day 0) of the course whose window holds ``day``."""
+        if not self.starts:
+            return None
+        started = [start for start in self.starts if start[0] <= day] or self.starts[:1]
+        day_zero, course_key = started[-1]
+        return course_key, day_zero
 
 
 def _chain(plan: TreatmentPlanRow, by_id: dict[str, TreatmentPlanRow]) -> list[str]:
@@ -61,8 +77,18 @@ def _check_in(data: PatientData, session_id: str) -> datetime | None:
     return next((s.at for s in data.steps.get(session_id, []) if s.event == "check-in"), None)
 
 
+# A rescheduled entry was replaced by a later one; a cancelled one was planned and not given.
+_NOT_PLANNED = ("rescheduled",)
+
+
+def _took_place(data: PatientData, session: SupervisedSessionRow) -> datetime | None:
+    """When the session's dose started, else when the patient arrived; None if neither."""
+    dosing = data.dosing.get(session.id)
+    return dosing.started_at if dosing is not None else _check_in(data, session.id)
+
+
 def course_tables(
-    db: Session, data: PatientData, key: Deidentifier, patient_key: str
+    db: Session, data: PatientData, key: Deidentifier, patient_key: str, *, as_of: date
 ) -> CourseTables:
     found = CourseTables()
     by_id = {plan.id: plan for plan in data.plans}
@@ -78,7 +104,6 @@ def course_tables(
         if course is not None and _check_in(data, session.id) is not None:
             sessions_by_course[course].append(session)
     bp_alerts = _bp_alert_sessions(db, [s.id for s in data.sessions])
-    starts: list[tuple[date, str]] = []
     for head in heads:
         sessions = sessions_by_course.get(head.id)
         if not sessions:
@@ -87,12 +112,22 @@ def course_tables(
         dosed = sorted(data.dosing[s.id].started_at for s in sessions if s.id in data.dosing)
         arrivals = [t for t in (_check_in(data, s.id) for s in sessions) if t is not None]
         day_zero = (dosed[0] if dosed else min(arrivals)).date()
-        starts.append((day_zero, course_key))
-        induction = [r for r in data.plan_sessions.get(head.id, []) if r.phase_kind == "induction"]
-        induction_ids = {r.id for r in induction}
-        completed = sum(
-            1 for s in sessions if s.state == "discharged" and s.plan_session_id in induction_ids
-        )
+        found.starts.append((day_zero, course_key))
+        chain_rows = [r for pid in _chain(head, by_id) for r in data.plan_sessions.get(pid, [])]
+        induction_ids = {r.id for r in chain_rows if r.phase_kind == "induction"}
+        planned = [
+            r
+            for r in data.plan_sessions.get(head.id, [])
+            if r.phase_kind == "induction" and r.status not in _NOT_PLANNED
+        ]
+        given = [s for s in sessions if s.plan_session_id in induction_ids]
+        completed = sum(1 for s in given if s.state == "discharged")
+        to_come = any(r.status == "planned" and r.scheduled_on >= as_of for r in planned)
+        incomplete = completed < len(planned)
+        # The last induction session that took place ends the induction; the calendar only
+        # where none did (a course that so far had only maintenance sessions).
+        held = [t.date() for t in (_took_place(data, s) for s in given) if t is not None]
+        end = max(held) if held else max((r.scheduled_on for r in planned), default=day_zero)
         found.courses.append(
             {
                 "course_key": course_key,
@@ -101,19 +136,16 @@ def course_tables(
                 "route": _route(head.protocol_id),
                 "dose_mg_per_kg": head.dose_mg_per_kg,
                 "dose_mg": head.dose_mg,
-                "planned_sessions": len(induction),
+                "planned_sessions": len(planned),
                 "completed_sessions": completed,
-                "dropped_out": head.status == "stopped" and completed < len(induction),
-                "induction_end_day": max(
-                    ((r.scheduled_on - day_zero).days for r in induction), default=0
-                ),
+                "dropped_out": incomplete and (head.status == "stopped" or not to_come),
+                "induction_end_day": (end - day_zero).days,
             }
         )
         for session in sessions:
             _session_rows(found, data, session, key, patient_key, course_key, day_zero, bp_alerts)
         _event_rows(found, data, {s.id for s in sessions}, key, patient_key, course_key, day_zero)
-    if starts:
-        found.first_course = min(starts)[1], min(starts)[0]
+    found.starts.sort()
     return found
 
 
