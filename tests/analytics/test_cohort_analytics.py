@@ -78,6 +78,12 @@ def test_safety_and_dropout_match_pandas(folder: Path, results: CohortResults) -
         row = table.loc[(route, term, serious)]
         assert row.patients_with == part.patient_key.nunique()
         assert row.sessions == (given.route == route).sum()
+    for (route, term), part in events.groupby(["route", "term"]):
+        rows = results.adverse_events[
+            (results.adverse_events.route == route) & (results.adverse_events.term == term)
+        ]
+        # Any seriousness: a patient with the term both serious and not counts once.
+        assert set(rows.patients_with_term) == {part.patient_key.nunique()}
     bp = results.bp_alerts.set_index("protocol_id")
     for protocol, part in given.merge(
         courses[["course_key", "protocol_id"]], on="course_key"

@@ -40,7 +40,9 @@ class CohortResults:
     # "all", "protocol=...", "route=..." on each course's primary depression scale;
     # "instrument=..." per scale.
     durability: dict[str, KaplanMeier]
-    adverse_events: pd.DataFrame  # route, term, serious, events, sessions, patients_with, patients
+    # route, term, serious, events, sessions_with, patients_with, patients_with_term (any
+    # seriousness), sessions, patients + per-session and per-patient rates with CIs
+    adverse_events: pd.DataFrame
     bp_alerts: pd.DataFrame  # protocol_id, sessions, alert_sessions, patients, alert_patients
     dropout: pd.DataFrame  # protocol_id, courses, dropped_out
     notes: list[str] = field(default_factory=list)
@@ -143,7 +145,14 @@ def _adverse_events(ds: Dataset) -> pd.DataFrame:
         )
         .to_pandas()
     )
-    frame = counts.merge(denominators, on="route", how="left")
+    # Patients with the term at any seriousness: one who had it both serious and not is one.
+    any_seriousness = (
+        events.group_by(["route", "term"])
+        .aggregate(patients_with_term=lambda t: t.patient_key.nunique())
+        .to_pandas()
+    )
+    frame = counts.merge(any_seriousness, on=["route", "term"], how="left")
+    frame = frame.merge(denominators, on="route", how="left")
     frame = frame.sort_values(["route", "term", "serious"]).reset_index(drop=True)
     frame = with_wilson(frame, "sessions_with", "sessions", "per_session")
     return with_wilson(frame, "patients_with", "patients", "per_patient")

@@ -178,8 +178,10 @@ def comparison_forest(comparison: pd.DataFrame) -> Figure:
 
 def safety_overview(results: CohortResults) -> Figure:
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    # Per term at any seriousness (patients_with_term), never the sum over seriousness, which
+    # would count twice a patient who had the term both serious and not.
     events = results.adverse_events.groupby(["route", "term"], as_index=False).agg(
-        patients_with=("patients_with", "sum"), patients=("patients", "first")
+        patients_with=("patients_with_term", "first"), patients=("patients", "first")
     )
     routes = sorted(events.route.unique())
     terms = sorted(events.term.unique())
