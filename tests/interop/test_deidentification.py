@@ -24,6 +24,7 @@ from ketaclinic.interop.deidentify import (
     safe_harbor_rules,
     safe_harbor_zip3,
 )
+from ketaclinic.interop.fhir.codes import AGE_90_OR_OVER
 from ketaclinic.interop.fhir.export import export_ndjson
 from ketaclinic.interop.fhir.source import PatientData, load_patient_data
 from ketaclinic.interop.omop import export_omop
@@ -115,6 +116,9 @@ def test_geography_and_age_follow_safe_harbor(
     # ZIP3 821 is restricted (20,000 people or fewer); aged 94, no birth year at all.
     assert elderly["address"] == [{"postalCode": "000", "country": "US"}]
     assert "birthDate" not in elderly
+    # ... and says why: aged 90 or over (first's birth year is there, so no such marker).
+    assert elderly["extension"] == [{"url": AGE_90_OR_OVER, "valueBoolean": True}]
+    assert "extension" not in first
     assert "name" not in first
     assert "telecom" not in first
     ages = {

@@ -7,9 +7,9 @@ Sessions not linked to a plan belong to no course and are left out of the regist
 
 The induction's planned sessions are the current calendar's induction entries (a rescheduled
 entry counts once, through its successor; a cancelled one was planned and not given); it ends on
-the day of the last induction session that took place. A course dropped out when its induction was not
-completed and either the plan was stopped or no induction session is still to come on the
-calendar at the export date (lost to follow-up: the remaining sessions passed without the
+the day of the last induction session that took place. A course dropped out when its induction
+was not completed and either the plan was stopped or no induction session is still to come on
+the calendar at the export date (lost to follow-up: the remaining sessions passed without the
 patient).
 """
 

@@ -28,6 +28,8 @@ BASE = "https://ketaclinic.org/fhir"
 MRN_SYSTEM = f"{BASE}/sid/mrn"
 # Marks a de-identified registry key: never an MRN, never reversible without the clinic's secret.
 REGISTRY_KEY_SYSTEM = f"{BASE}/sid/registry-key"
+# On a de-identified Patient without a year of birth: aged 90 or over at the export date.
+AGE_90_OR_OVER = f"{BASE}/StructureDefinition/age-90-or-over"
 KETACLINIC_CODES = f"{BASE}/CodeSystem/ketaclinic"
 CONDITION_CODES = f"{BASE}/CodeSystem/condition"
 CONTACT_ROLE_CODES = f"{BASE}/CodeSystem/contact-role"

@@ -7,7 +7,7 @@ from typing import Any
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.resource import Resource
 
-from ketaclinic.interop.fhir.codes import MRN_SYSTEM, REGISTRY_KEY_SYSTEM
+from ketaclinic.interop.fhir.codes import AGE_90_OR_OVER, MRN_SYSTEM, REGISTRY_KEY_SYSTEM
 from ketaclinic.interop.fhir.mappers._registry import day, meta, register
 from ketaclinic.interop.fhir.source import PatientData
 
@@ -41,6 +41,10 @@ def patient(data: PatientData) -> list[Resource]:
         # Safe Harbor keeps the year of birth only (none at all for 90 or over: see deidentify).
         if row.date_of_birth is not None and row.date_of_birth.year > 1:
             resource["birthDate"] = str(row.date_of_birth.year)
+        else:
+            # Without a year of birth a receiver could not tell an old patient from a record
+            # missing its birth date: say "aged 90 or over" (Safe Harbor's grouped age).
+            resource["extension"] = [{"url": AGE_90_OR_OVER, "valueBoolean": True}]
     else:
         resource["birthDate"] = day(row.date_of_birth)
     telecom = [
