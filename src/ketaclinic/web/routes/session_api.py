@@ -88,13 +88,14 @@ def session_record(session_id: str, db: DbSession, actor: CurrentActor, now: Now
 
 @router.post("/sessions/{session_id}/readings", status_code=201, dependencies=[SessionChange])
 def add_reading(
-    session_id: str, body: ReadingIn, db: DbSession, actor: CurrentActor, now: Now
+    session_id: str, body: ReadingIn, db: DbSession, ctx: CurrentContext
 ) -> dict[str, Any]:
-    """Vitals and scales at a checkpoint; answers the alerts they raised."""
-    _allowed(db, actor, session_id)
+    """Vitals and scales at a checkpoint; answers the alerts they raised (a positive suicide
+    item raises a task due by the end of the clinic's day)."""
+    _allowed(db, ctx.actor, session_id)
     reading_id = new_id()
     _, raised = sessions.record_observation(
-        db, _ctx(actor, now), session_id, reading_id, body.measures, taken_at=body.taken_at
+        db, ctx, session_id, reading_id, body.measures, taken_at=body.taken_at
     )
     return {"reading_id": reading_id, "alerts": [a.model_dump(mode="json") for a in raised]}
 
