@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from ketaclinic.services import patients, planning, screening
+from ketaclinic.services.audit import record_event
 from ketaclinic.services.chart import patient_chart
 from ketaclinic.services.context import Actor, RequestContext
 from ketaclinic.services.plan_records import PlanRecord
@@ -111,12 +112,19 @@ def today(db: DbSession, ctx: CurrentContext) -> dict[str, Any]:
 
 @router.get("/patients", dependencies=[RecordRead])
 def patient_list(
-    db: DbSession, q: str = Query("", max_length=100), limit: int = Query(50, ge=1, le=500)
+    db: DbSession,
+    ctx: CurrentContext,
+    q: str = Query("", max_length=100),
+    limit: int = Query(50, ge=1, le=500),
 ) -> list[dict[str, Any]]:
-    """Patients by name; ``q`` matches a name part or the clinic number."""
+    """Patients by name; ``q`` matches a name part or the clinic number (audited, as the page)."""
     found: list[dict[str, Any]] = _jsonable(
         patients.list_patients(db, search=q or None, limit=limit)
     )
+    record_event(
+        db, ctx.actor, "patient.list", "patient", None,
+        detail={"search": q[:40], "shown": len(found), "via": "api"}, now=ctx.now,
+    )  # fmt: skip
     return found
 
 
