@@ -3,6 +3,8 @@ scored by the engine, idempotent to load (the default size is checked in test_de
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -162,9 +164,27 @@ def _count(db: Session, table: type[object]) -> int:
     return db.scalar(select(func.count()).select_from(table)) or 0  # type: ignore[arg-type]
 
 
+@contextmanager
+def _sqlite(provider: DatabaseProvider) -> Iterator[SessionFactory]:
+    """A fresh SQLite database (the later-day tests cover PostgreSQL)."""
+    databases = provider.backend("sqlite")
+    url = databases.create()
+    engine = make_engine(url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+        databases.drop(url)
+
+
 def test_load_twice_adds_nothing_and_matches_the_plan(
-    session_factory: SessionFactory, ctx: RequestContext
+    database_provider: DatabaseProvider, ctx: RequestContext
 ) -> None:
+    with _sqlite(database_provider) as session_factory:
+        _check_load_twice(session_factory, ctx)
+
+
+def _check_load_twice(session_factory: SessionFactory, ctx: RequestContext) -> None:
     ctx = RequestContext(actor=ctx.actor, now=AS_OF)
     with transaction(session_factory) as db:
         first = load_demo(db, ctx, seed=2, patients_count=10)
@@ -198,11 +218,7 @@ def test_loading_more_patients_later_only_adds_the_new_ones(
     database_provider: DatabaseProvider, ctx: RequestContext
 ) -> None:
     ctx = RequestContext(actor=ctx.actor, now=AS_OF)
-    databases = database_provider.backend("sqlite")
-    url = databases.create()
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    try:
+    with _sqlite(database_provider) as factory:
         with transaction(factory) as db:
             load_demo(db, ctx, seed=4, patients_count=3)
         with transaction(factory) as db:
@@ -211,9 +227,6 @@ def test_loading_more_patients_later_only_adds_the_new_ones(
         with factory() as db:
             numbers = [int(m.rsplit("-", 1)[1]) for m in db.scalars(select(PatientRow.mrn))]
             assert sorted(n for n in numbers if n <= ARRIVALS_FROM) == [1, 2, 3, 4, 5]
-    finally:
-        engine.dispose()
-        databases.drop(url)
     assert plan_patient(4, 0, AS_OF).mrn == "DEMO-4-001"
 
 

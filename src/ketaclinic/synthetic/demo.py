@@ -37,8 +37,8 @@ from ketaclinic.storage.tables.consents import ConsentRow
 from ketaclinic.storage.tables.measurements import ObservationRow, QuestionnaireResponseRow
 from ketaclinic.storage.tables.patients import PatientRow
 from ketaclinic.storage.tables.planning import TreatmentPlanRow
-from ketaclinic.synthetic.demo_calendar import DEMO_NURSE, advance_calendar
-from ketaclinic.synthetic.demo_data import demo_id
+from ketaclinic.synthetic.demo_calendar import advance_calendar
+from ketaclinic.synthetic.demo_data import NURSE, demo_id
 from ketaclinic.synthetic.demo_followup import follow_up_suicide_screens
 from ketaclinic.synthetic.demo_plan import (
     ARRIVALS_FROM,
@@ -124,7 +124,7 @@ def load_consents(db: Session, ctx: RequestContext, person: DemoPatient, seed: i
         if db.get(ConsentRow, consent_id) is not None:
             continue
         consents.record_consent(
-            db, RequestContext(DEMO_NURSE, at), person.patient_id, kind, given_at=at,
+            db, RequestContext(NURSE, at), person.patient_id, kind, given_at=at,
             consent_id=consent_id, document_ref=f"Signed form, demo record {person.mrn}",
         )  # fmt: skip
         written += 1
@@ -133,7 +133,7 @@ def load_consents(db: Session, ctx: RequestContext, person: DemoPatient, seed: i
         row = db.get(ConsentRow, demo_id(seed, "patient", person.index, "consent", "research"))
         if row is not None and row.status == "active":
             consents.withdraw_consent(
-                db, RequestContext(DEMO_NURSE, withdrawn_at), row.id,
+                db, RequestContext(NURSE, withdrawn_at), row.id,
                 reason="Patient asked that their data no longer be used for research.",
             )  # fmt: skip
             written += 1
@@ -152,7 +152,7 @@ def load_scores(db: Session, ctx: RequestContext, person: DemoPatient, seed: int
     for planned in sorted(person.scores_due(ctx.now), key=lambda s: s.administered_at):
         if db.get(QuestionnaireResponseRow, planned.response_id) is not None:
             continue
-        actor = patient_actor if planned.by_patient else DEMO_NURSE
+        actor = patient_actor if planned.by_patient else NURSE
         # Recorded when it was filled in (the portal at once, the clinic within the visit).
         at = RequestContext(actor, planned.administered_at + timedelta(minutes=5))
         measurement.record_questionnaire_response(
@@ -247,9 +247,7 @@ def load_demo(
             report.written[name] += part(db, ctx, person, seed)
     # Sessions are dealt across patients, so they load once every patient is in place.
     report.written["recent past sessions"] += load_history_sessions(db, people, seed, epoch)
-    report.written["earlier days completed"] += finish_earlier_days(
-        db, people, seed, epoch, now.date()
-    )
+    report.written["earlier days completed"] += finish_earlier_days(db, people, seed, epoch, now)
     for person in people:
         plan_id = course_plan_id(seed, person)
         if db.get(TreatmentPlanRow, plan_id) is not None:

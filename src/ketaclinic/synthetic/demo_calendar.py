@@ -21,16 +21,13 @@ from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.sessions.lifecycle import SessionState
 from ketaclinic.services import plan_calendar, planning
-from ketaclinic.services.context import Actor, RequestContext
+from ketaclinic.services.context import RequestContext
 from ketaclinic.services.plan_records import LIVE_STATUSES, plan_row, session_rows
 from ketaclinic.storage.tables.planning import PlanSessionRow, TreatmentPlanRow
 from ketaclinic.storage.tables.sessions import SessionDosingRow, SupervisedSessionRow
+from ketaclinic.synthetic.demo_data import NURSE, PRESCRIBER
 from ketaclinic.synthetic.demo_plan import DemoPatient
 
-DEMO_PRESCRIBER = Actor(
-    user_id=None, role="prescriber", display_name="Dr Rowan Hale (synthetic demo prescriber)"
-)
-DEMO_NURSE = Actor(user_id=None, role="nurse", display_name="Kit Ames, RN (synthetic demo nurse)")
 _RUNNING = ("signed", "active")
 _ENDED = (SessionState.DISCHARGED.value, SessionState.NO_SHOW.value, SessionState.ABORTED.value)
 
@@ -76,7 +73,7 @@ def advance_calendar(
     tz = now.tzinfo
 
     def at(day: date, hour: int) -> RequestContext:
-        return RequestContext(DEMO_NURSE, datetime.combine(day, time(hour, 0), tzinfo=tz))
+        return RequestContext(NURSE, datetime.combine(day, time(hour, 0), tzinfo=tz))
 
     stop_after = _stop_after(person)
     while (entry := next_entry(db, plan_id)) is not None and entry.scheduled_on < until:
@@ -102,7 +99,7 @@ def advance_calendar(
         moment = datetime.combine(stop_after + timedelta(days=1), time(9, 0), tzinfo=tz)
         planning.stop_plan(
             db,
-            RequestContext(DEMO_PRESCRIBER, min(moment, now)),
+            RequestContext(PRESCRIBER, min(moment, now)),
             plan_id,
             "Patient withdrew from the course (demo drop-out).",
         )

@@ -13,8 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ketaclinic.clinical.knowledge import Source, load_knowledge
 from ketaclinic.clinical.vocabulary import ConditionId
+from ketaclinic.services.context import Actor
 
 DEMO_NAMESPACE = uuid.UUID("5b0f4c2e-7f7e-4a53-9d0c-6b1f0f2f6a11")
+# The demo's staff carry the demo accounts' names (``services.users``), so a user signed in as the
+# demo prescriber or nurse recognises their own plans, sessions and tasks.
+NURSE = Actor(user_id=None, role="nurse", display_name="Noel Nurse")
+PRESCRIBER = Actor(user_id=None, role="prescriber", display_name="Dr Priya Prescriber")
 
 Role = Literal[
     "portal-user",

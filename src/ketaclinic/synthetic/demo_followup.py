@@ -21,7 +21,7 @@ from ketaclinic.clinical.safety.tasks import FlagKind, TaskKind
 from ketaclinic.services import safety_tasks
 from ketaclinic.services.context import RequestContext
 from ketaclinic.storage.tables.safety import SafetyFlagRow, SafetyTaskRow
-from ketaclinic.synthetic.demo_calendar import DEMO_PRESCRIBER
+from ketaclinic.synthetic.demo_data import PRESCRIBER
 from ketaclinic.synthetic.demo_plan import DemoPatient
 
 ASSESSED = (
@@ -44,7 +44,7 @@ def follow_up_suicide_screens(db: Session, people: Sequence[DemoPatient], now: d
     ).all()
     for task in tasks:
         # Done the same day, within the hour of the screen (due at the end of the screen's day).
-        at = RequestContext(DEMO_PRESCRIBER, min(task.due_at, task.created_at + timedelta(hours=1)))
+        at = RequestContext(PRESCRIBER, min(task.due_at, task.created_at + timedelta(hours=1)))
         safety_tasks.complete_task(db, at, task.id, note=ASSESSED)
     flags = db.scalars(
         select(SafetyFlagRow).where(
@@ -55,6 +55,6 @@ def follow_up_suicide_screens(db: Session, people: Sequence[DemoPatient], now: d
         )
     ).all()
     for flag in flags:
-        at = RequestContext(DEMO_PRESCRIBER, flag.created_at + timedelta(hours=1))
+        at = RequestContext(PRESCRIBER, flag.created_at + timedelta(hours=1))
         safety_tasks.resolve_flag(db, at, flag.id, note="Reviewed at the same-day risk assessment.")
     return len(tasks)

@@ -38,8 +38,7 @@ from ketaclinic.services import patients, planning, screening
 from ketaclinic.services.context import Actor, RequestContext
 from ketaclinic.services.plan_records import plan_row, to_plan_record
 from ketaclinic.storage.tables.planning import ScreeningRow
-from ketaclinic.synthetic.demo_calendar import DEMO_NURSE, DEMO_PRESCRIBER
-from ketaclinic.synthetic.demo_data import demo_data, demo_id
+from ketaclinic.synthetic.demo_data import NURSE, PRESCRIBER, demo_data, demo_id
 from ketaclinic.synthetic.demo_plan import DemoPatient
 
 # What the screening interview asks about; each not already diagnosed is recorded as ruled out.
@@ -147,7 +146,7 @@ def _screen(
         db, ctx, person.patient_id, treatment, statements, screening_id=demo_id(seed, *key)
     )
     written = 1
-    doctor = _at(ctx.now + timedelta(minutes=20), DEMO_PRESCRIBER)
+    doctor = _at(ctx.now + timedelta(minutes=20), PRESCRIBER)
     blocking = record.decision.blocking_rule_ids
     if blocking and set(blocking) <= OVERRIDABLE_IN_DEMO:
         record = screening.override_screening(
@@ -163,7 +162,7 @@ def _screen(
         if rule_id not in reasons:
             continue  # left for the prescriber's review
         record = screening.override_screening(
-            db, _at(doctor.now + timedelta(minutes=5), DEMO_PRESCRIBER), record.screening_id,
+            db, _at(doctor.now + timedelta(minutes=5), PRESCRIBER), record.screening_id,
             [rule_id], reasons[rule_id].strip(),
             override_id=demo_id(seed, *key, "accept", rule_id),
             new_screening_id=demo_id(seed, *key, "accepted", rule_id),
@@ -195,9 +194,7 @@ def _course_plan(db: Session, ctx: RequestContext, person: DemoPatient, seed: in
         dose=dose, limit_override=override, clinic_days=DEMO_CLINIC_DAYS,
         plan_id=demo_id(seed, "patient", person.index, "plan", "course"),
     )  # fmt: skip
-    signed = planning.sign_plan(
-        db, _at(ctx.now + timedelta(minutes=10), DEMO_PRESCRIBER), plan.plan_id
-    )
+    signed = planning.sign_plan(db, _at(ctx.now + timedelta(minutes=10), PRESCRIBER), plan.plan_id)
     return signed.plan_id
 
 
@@ -213,7 +210,7 @@ def _next_step(
     last = max(s.scheduled_on for s in plan.live_sessions)
     start = max(last, as_of.date()) + timedelta(days=7)
     when = as_of - timedelta(hours=2)
-    nurse, doctor = _at(when, DEMO_NURSE), _at(when + timedelta(minutes=30), DEMO_PRESCRIBER)
+    nurse, doctor = _at(when, NURSE), _at(when + timedelta(minutes=30), PRESCRIBER)
     written = 0
     if treatment != TREATMENT_OF_ROUTE[person.course.route]:
         record, written = _screen(db, nurse, person, seed, treatment, "next-step")
@@ -241,7 +238,7 @@ def load_screening_and_plans(
     treatment = TREATMENT_OF_ROUTE[person.course.route]
     written = 0
     if person.index % 5 == 0:
-        early = _at(person.intake_at - timedelta(days=7), DEMO_NURSE)
+        early = _at(person.intake_at - timedelta(days=7), NURSE)
         screening.screen_patient(
             db,
             early,
@@ -250,13 +247,13 @@ def load_screening_and_plans(
             screening_id=demo_id(seed, "patient", person.index, "screening", "preliminary"),
         )
         written += 1
-    nurse = _at(person.intake_at + timedelta(minutes=15), DEMO_NURSE)
+    nurse = _at(person.intake_at + timedelta(minutes=15), NURSE)
     written += _interview(db, nurse, person, seed)
     record, count = _screen(db, nurse, person, seed, treatment, "intake")
     written += count
     if not _plannable(record):
         return written
-    doctor = _at(person.intake_at + timedelta(hours=1), DEMO_PRESCRIBER)
+    doctor = _at(person.intake_at + timedelta(hours=1), PRESCRIBER)
     plan_id = _course_plan(db, doctor, person, seed)
     written += 1 + _next_step(db, person, seed, plan_id, ctx.now)
     return written

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from ketaclinic.services import plan_calendar, planning, rems, safety, sessions
 from ketaclinic.services.context import RequestContext
-from ketaclinic.synthetic.demo_walks import ESK, IV, NURSE, PRESCRIBER, Walk
+from ketaclinic.synthetic.demo_data import NURSE, PRESCRIBER
+from ketaclinic.synthetic.demo_walks import ESK, IV, Walk
 
 Play = Callable[[Walk], None]
 
@@ -42,12 +43,14 @@ def _reach(state: str) -> Play:
 
 def _with_open_alert(w: Walk) -> None:
     w.to("monitoring")
+    w.chart_until(54)
     w.observe(55, "bp-40min", w.vitals(44, 14, 10, moaas=4))
 
 
 def _form_due(w: Walk) -> None:
     """Discharged this morning after an acknowledged BP rise; dissociation reported."""
     w.to("monitoring")
+    w.chart_until(54)
     for alert in w.observe(55, "bp-40min", w.vitals(42, 12, 8, moaas=4)):
         sessions.acknowledge_alert(
             w.db, w.ctx(58), w.session_id, alert.id,
@@ -104,6 +107,7 @@ def _submitted(w: Walk) -> None:
 
 def _serious_event_and_transfer(w: Walk) -> None:
     w.to("monitoring")
+    w.chart_until(54)
     for alert in w.observe(55, "bp-high", w.vitals(75, 40, 20)):
         sessions.acknowledge_alert(
             w.db, w.ctx(60, PRESCRIBER), w.session_id, alert.id,

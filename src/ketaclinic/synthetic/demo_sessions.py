@@ -37,7 +37,7 @@ from ketaclinic.services.context import RequestContext
 from ketaclinic.storage.tables.planning import PlanSessionRow
 from ketaclinic.storage.tables.sessions import SupervisedSessionRow
 from ketaclinic.synthetic.demo_calendar import advance_calendar, booked_session, next_entry
-from ketaclinic.synthetic.demo_data import demo_id
+from ketaclinic.synthetic.demo_data import NURSE, PRESCRIBER, demo_id
 from ketaclinic.synthetic.demo_plan import DemoPatient
 from ketaclinic.synthetic.demo_plans import course_plan_id
 from ketaclinic.synthetic.demo_scenarios import (
@@ -47,7 +47,7 @@ from ketaclinic.synthetic.demo_scenarios import (
     Scenario,
     submit_form,
 )
-from ketaclinic.synthetic.demo_walks import NURSE, PATH, PRESCRIBER, PlanEntry, Walk
+from ketaclinic.synthetic.demo_walks import PATH, PlanEntry, Walk
 
 _NO_PLAN = "No signed plan entry for this visit; rebooked from the patient's plan instead."
 
@@ -100,6 +100,7 @@ def _deal(
     scenario: Scenario,
     candidates: Sequence[DemoPatient],
     t0: datetime,
+    now: datetime,
     chair: str,
     session_id: str,
 ) -> DemoPatient | None:
@@ -120,13 +121,14 @@ def _deal(
     for person, entry in on_day + later:
         if booked_session(db, entry) is not None:
             continue
-        walk = Walk(db, person, KIND_OF_ROUTE[person.course.route], t0)
+        walk = Walk(db, person, KIND_OF_ROUTE[person.course.route], t0, now=now)
         if _book(walk, course_plan_id(seed, person), entry, chair, session_id):
             scenario.play(walk)
+            walk.catch_up()
             return person
     if not free or not scenario.outside_plan_allowed:
         return None
-    walk = Walk(db, free[0], KIND_OF_ROUTE[free[0].course.route], t0)
+    walk = Walk(db, free[0], KIND_OF_ROUTE[free[0].course.route], t0, now=now)
     _schedule_outside_plan(walk, chair, session_id)
     scenario.play(walk)
     return free[0]
@@ -187,7 +189,7 @@ def load_history_sessions(
             db, person, course_plan_id(seed, person), until=entry.scheduled_on, now=epoch
         )
         t0 = datetime.combine(entry.scheduled_on, time(10, 0), tzinfo=tz)
-        walk = Walk(db, person, KIND_OF_ROUTE[scenario.route], t0)
+        walk = Walk(db, person, KIND_OF_ROUTE[scenario.route], t0, now=epoch)
         if _book(walk, course_plan_id(seed, person), entry, "Chair 1", session_id):
             scenario.play(walk)
             used.add(person.index)
@@ -195,11 +197,13 @@ def load_history_sessions(
     return written
 
 
-def _walk_of(db: Session, people: dict[str, DemoPatient], row: SupervisedSessionRow) -> Walk:
+def _walk_of(
+    db: Session, people: dict[str, DemoPatient], row: SupervisedSessionRow, now: datetime
+) -> Walk:
     """The walk of a stored session, to carry it on."""
     entry = db.get(PlanSessionRow, row.plan_session_id) if row.plan_session_id else None
     kind = ProtocolKind(row.protocol_kind)
-    walk = Walk(db, people[row.patient_id], kind, row.scheduled_for)
+    walk = Walk(db, people[row.patient_id], kind, row.scheduled_for, now=now)
     walk.session_id = row.id
     if entry is not None:
         walk.entry = PlanEntry(entry.plan_id, entry.sequence, entry.id)
@@ -207,9 +211,10 @@ def _walk_of(db: Session, people: dict[str, DemoPatient], row: SupervisedSession
 
 
 def finish_earlier_days(
-    db: Session, people: Sequence[DemoPatient], seed: int, epoch: datetime, today: date
+    db: Session, people: Sequence[DemoPatient], seed: int, epoch: datetime, now: datetime
 ) -> int:
-    """Complete the visits of the days dealt before ``today``; submit forms older than a day."""
+    """Complete the visits of the days dealt before today; submit forms older than a day."""
+    today = now.date()
     by_id = {p.patient_id: p for p in people}
     forms = {f.session_id: f for f in rems.form_summaries(db, today=today)}
     day, written = epoch.date(), 0
@@ -218,7 +223,7 @@ def finish_earlier_days(
             row = db.get(SupervisedSessionRow, demo_id(seed, "session", scenario.name, day))
             if row is None or row.patient_id not in by_id:
                 continue
-            walk = _walk_of(db, by_id, row)
+            walk = _walk_of(db, by_id, row, now)
             if row.plan_session_id is None and row.state in PATH[:2]:
                 # Booked outside a plan: nothing can be given, so the visit did not go ahead.
                 if row.state == SessionState.SCHEDULED.value:
@@ -267,7 +272,7 @@ def load_day_sessions(db: Session, people: Sequence[DemoPatient], seed: int, now
         candidates = [
             p for route in routes for p in _on_course(people, route) if p.index not in used
         ]
-        person = _deal(db, seed, scenario, candidates, t0, f"Chair {number}", session_id)
+        person = _deal(db, seed, scenario, candidates, t0, now, f"Chair {number}", session_id)
         if person is not None:
             used.add(person.index)
             written += 1

@@ -28,6 +28,7 @@ from ketaclinic.clinical.policy import ProtocolKind
 from ketaclinic.clinical.protocols import get_protocol
 from ketaclinic.clinical.protocols.models import DoseBasis, Protocol
 from ketaclinic.clinical.sessions.alerts import Measures
+from ketaclinic.clinical.sessions.checkpoints import monitoring_schedule
 from ketaclinic.clinical.sessions.predose import CheckStatus, ClinicianDecision
 from ketaclinic.clinical.sessions.record import Alert
 from ketaclinic.services import patients, plan_calendar, session_predose, sessions
@@ -38,11 +39,9 @@ from ketaclinic.storage.tables.sessions import (
     SessionReadingRow,
     SupervisedSessionRow,
 )
+from ketaclinic.synthetic.demo_data import NURSE, PRESCRIBER
 from ketaclinic.synthetic.demo_plan import DemoPatient
 
-# The demo accounts' names (ketaclinic.services.users), so the board reads like the demo staff.
-NURSE = Actor(user_id=None, role="nurse", display_name="Noel Nurse")
-PRESCRIBER = Actor(user_id=None, role="prescriber", display_name="Dr Priya Prescriber")
 ESK, IV = ProtocolKind.INTRANASAL_ESKETAMINE, ProtocolKind.IV_RACEMIC
 PATH = (
     "scheduled",
@@ -72,6 +71,8 @@ class Walk:
     t0: datetime
     entry: PlanEntry | None = None
     session_id: str = ""
+    # The load's time: nothing is charted after it (a live session has readings up to now only).
+    now: datetime | None = None
     _dose_mg: float | None = field(default=None, repr=False)
 
     @property
@@ -118,12 +119,54 @@ class Walk:
         assert self.protocol.infusion is not None
         return self.protocol.infusion.default_duration_min
 
+    @property
+    def with_bprs(self) -> bool:
+        row = self.db.get(SupervisedSessionRow, self.session_id)
+        return bool(row and row.with_bprs)
+
+    def scales(self, **extra: Any) -> dict[str, Any]:
+        """The session's scales (MOAA/S, CADSS, and BPRS+ where the protocol asks for it)."""
+        return (
+            {"moaas": 5, "cadss_total": 0}
+            | ({"bprs_positive_total": 0} if self.with_bprs else {})
+            | extra
+        )
+
     def baseline(self) -> Measures:
         vitals = self.person.intake_vitals
         return Measures(
-            **{k: vitals[k] for k in vitals},
-            moaas=5, cadss_total=0, phq9_item9=0, cssrs_risk="none",
-        )  # fmt: skip
+            **{k: vitals[k] for k in vitals}, **self.scales(), phq9_item9=0, cssrs_risk="none"
+        )
+
+    def dose_minutes(self) -> tuple[float, float]:
+        """Minutes from t0 of the dose's start (the first device) and end."""
+        if self.kind is ESK:
+            times = self.device_times()
+            return times[0], times[-1]
+        return 15, 15 + self.infusion_minutes()
+
+    def chart_until(self, minutes: float) -> None:
+        """A reading at every monitoring checkpoint due by ``t0 + minutes`` (and by now), as the
+        nurse charts them; a checkpoint with a reading already near it is left alone."""
+        start, end = self.dose_minutes()
+        limit = self.t0 + timedelta(minutes=minutes)
+        if self.now is not None:
+            limit = min(limit, self.now)
+        ended = self.t0 + timedelta(minutes=end)
+        running = self.state == "dosing" or ended > limit
+        schedule = monitoring_schedule(
+            clinic_policy(self.db, self.kind),
+            dose_started_at=self.t0 + timedelta(minutes=start),
+            dose_ended_at=None if running else ended,
+            now=limit,
+            with_bprs=self.with_bprs,
+        )
+        for point in schedule:
+            if point.anchor != "at" or point.due_at > limit:
+                continue
+            minute = (point.due_at - self.t0).total_seconds() / 60
+            if not self.has_reading_at(minute):
+                self.observe(minute, point.id, self.vitals())
 
     def vitals(self, d_sys: float = 4, d_dia: float = 2, d_hr: float = 3, **extra: Any) -> Measures:
         base = self.person.intake_vitals
@@ -133,7 +176,7 @@ class Walk:
             heart_rate_bpm=base["heart_rate_bpm"] + d_hr,
             spo2_percent=base["spo2_percent"],
             respiratory_rate_per_min=base["respiratory_rate_per_min"],
-            **({"moaas": 5, "cadss_total": 0} | extra),
+            **self.scales(**extra),
         )
 
     def observe(self, minutes: float, name: str, measures: Measures) -> list[Alert]:
@@ -142,13 +185,18 @@ class Walk:
         )
         return alerts
 
+    def catch_up(self) -> None:
+        """A session left in progress: the checkpoints due by now are charted."""
+        if self.now is not None and self.state in ("dosing", "monitoring"):
+            self.chart_until((self.now - self.t0).total_seconds() / 60)
+
     def has_reading_at(self, minutes: float) -> bool:
         moment = self.t0 + timedelta(minutes=minutes)
         found = self.db.scalar(
             select(SessionReadingRow.id).where(
                 SessionReadingRow.session_id == self.session_id,
-                SessionReadingRow.taken_at >= moment - timedelta(minutes=5),
-                SessionReadingRow.taken_at <= moment + timedelta(minutes=5),
+                SessionReadingRow.taken_at >= moment - timedelta(minutes=2),
+                SessionReadingRow.taken_at <= moment + timedelta(minutes=2),
             )
         )
         return found is not None
@@ -249,7 +297,6 @@ def _start_dosing(w: Walk) -> None:
             initial_rate_mg_per_h=round(dose * 60 / w.infusion_minutes(), 1),
             administered_by=NURSE.display_name, supervised_by=PRESCRIBER.display_name,
         )  # fmt: skip
-        w.observe(25, "during-1", w.vitals(6, 3, 5))
 
 
 def _end_dosing(w: Walk) -> None:
@@ -258,29 +305,30 @@ def _end_dosing(w: Walk) -> None:
         assert devices is not None
         times = w.device_times()
         for minute in times[1:]:
+            w.chart_until(minute - 1)
             sessions.add_dosing_event(
                 w.db, w.ctx(minute), w.session_id, "device", device_mg=devices.device_mg
             )
+        w.chart_until(times[-1])
         sessions.end_dosing(w.db, w.ctx(times[-1]), w.session_id)
     else:
+        w.chart_until(44)
+        # Dissociation mid-infusion (CADSS above the alert threshold): reassurance, acknowledged.
         for alert in w.observe(45, "during-3", w.vitals(8, 4, 6, moaas=4, cadss_total=6)):
             sessions.acknowledge_alert(
                 w.db, w.ctx(47), w.session_id, alert.id,
                 note="Reassured; calm and oriented, expected to settle after the infusion.",
             )  # fmt: skip
-        sessions.end_dosing(w.db, w.ctx(15 + w.infusion_minutes()), w.session_id)
+        end = 15 + w.infusion_minutes()
+        w.chart_until(end)
+        sessions.end_dosing(w.db, w.ctx(end), w.session_id)
 
 
 def _ready(w: Walk) -> None:
-    if w.kind is ESK:
-        # The reading the label asks for about 40 minutes after the first device (the REMS form's
-        # "BP 40 minutes after"), unless the scenario already took it.
-        first = w.device_times()[0]
-        minute = first + clinic_policy(w.db, w.kind).number("rems_bp_checkpoint_minutes")
-        if not w.has_reading_at(minute):
-            w.observe(minute, "40min", w.vitals())
-    for minute in (100, 135, 148):
-        w.observe(minute, f"recovery-{minute}", w.vitals())
+    # Every checkpoint after the dose (the REMS ~40-minute BP among them), then the last readings
+    # before the patient leaves.
+    w.chart_until(147)
+    w.observe(148, "before-discharge", w.vitals())
     sessions.mark_ready(w.db, w.ctx(150), w.session_id, escort_present=True)
 
 
