@@ -107,8 +107,10 @@ def _statements(
     }
     recorded, _ = screening.preview_screening_input(db, ctx, person.patient_id, treatment)
     for name in ("phq9_item9", "cssrs_screener_risk"):
+        # The screener's answer agrees with a form on record; it replaces one the clinic policy
+        # finds too old.
         if getattr(recorded, name) is not None:
-            del stated[name]
+            stated[name] = getattr(recorded, name)
     return stated
 
 
@@ -211,9 +213,14 @@ def _next_step(
     start = max(last, as_of.date()) + timedelta(days=7)
     when = as_of - timedelta(hours=2)
     nurse, doctor = _at(when, NURSE), _at(when + timedelta(minutes=30), PRESCRIBER)
-    written = 0
+    # Vital signs and weight at the review visit: screening and mg/kg dosing need recent ones.
+    values = person.intake_vitals | {"weight_kg": person.weight_kg}
+    ids = {kind: demo_id(seed, "patient", person.index, "review", kind) for kind in values}
+    patients.record_vitals(db, nurse, person.patient_id, dict(values), when, record_ids=ids)
+    written = len(values)
     if treatment != TREATMENT_OF_ROUTE[person.course.route]:
-        record, written = _screen(db, nurse, person, seed, treatment, "next-step")
+        record, count = _screen(db, nurse, person, seed, treatment, "next-step")
+        written += count
         if not _plannable(record):
             return written
     planning.create_plan(
