@@ -43,3 +43,28 @@ def test_warning_then_stay_signed_in_then_signed_out(page: Page, shifted: LiveCl
     _advance(page, shifted, 6)
     expect(page).to_have_url(re.compile(r"/sign-in\?expired=1"), timeout=10_000)
     expect(page.get_by_text("signed out after a period without activity")).to_be_visible()
+
+
+def test_an_unattended_today_board_still_signs_out(page: Page, shifted: LiveClinic) -> None:
+    """The board refreshes itself every 30 seconds; that is not activity, so after 15 minutes
+    nobody touched the screen it goes to the sign-in page saying why."""
+    page.clock.install()
+    sign_in(page, shifted.accounts["nurse"])
+    page.goto("/today")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Today")
+    polled_at: list[timedelta] = []  # server-clock offsets at which the board polled
+    page.on(
+        "response",
+        lambda r: polled_at.append(shifted.clock.offset) if "/today/board" in r.url else None,
+    )
+    for _ in range(6):  # 12 minutes in 2-minute steps; the board's timer fires in each
+        _advance(page, shifted, 2)
+        page.wait_for_timeout(300)  # real time for the poll's round trip
+        expect(page).to_have_url(re.compile(r"/today$"))
+    # Polls late in the 12 minutes: had they counted as activity, 4 more minutes would not
+    # reach the 15-minute time-out.
+    assert len(polled_at) >= 3
+    assert max(polled_at) >= timedelta(minutes=10)
+    _advance(page, shifted, 4)  # 16 minutes without a click or a key
+    expect(page).to_have_url(re.compile(r"/sign-in\?.*expired=1"), timeout=10_000)
+    expect(page.get_by_text("signed out after a period without activity")).to_be_visible()
