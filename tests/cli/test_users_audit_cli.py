@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,7 @@ def test_invite_prints_a_link_and_requires_a_patient_id_for_patients(configured:
         app, ["users", "invite", "--email", "p@example.org", "--name", "P", "--role", "patient"]
     )
     assert missing.exit_code == 2
-    assert "--patient-id" in missing.output
+    assert "--mrn" in missing.output
     result = runner.invoke(
         app,
         ["users", "invite", "--email", "n@example.org", "--name", "Nia", "--role", "nurse",
@@ -82,6 +83,32 @@ def test_invite_prints_a_link_and_requires_a_patient_id_for_patients(configured:
     assert "https://clinic.example.org/set-password/" in result.output
     (nurse,) = _users(configured)
     assert nurse.password_hash is None
+
+
+def test_a_patient_is_invited_by_clinic_number(configured: str) -> None:
+    from ketaclinic.services import patients
+    from ketaclinic.services.context import SYSTEM, RequestContext
+
+    engine = make_engine(configured)
+    try:
+        with make_session_factory(engine)() as db:
+            person = {"given_name": "Robin", "family_name": "Hale", "date_of_birth": "1980-02-01",
+                      "sex": "F"}  # fmt: skip
+            ctx = RequestContext(SYSTEM, datetime.now(UTC))
+            patient_id = patients.register_patient(db, ctx, person, {}, mrn="KC-CLI-1")
+            db.commit()
+    finally:
+        engine.dispose()
+    wrong = runner.invoke(app, ["users", "invite", "--email", "r@example.org", "--name", "Robin",
+                                "--role", "patient", "--mrn", "KC-NONE"])  # fmt: skip
+    assert wrong.exit_code == 3  # NotFound
+    assert "No patient has the clinic number 'KC-NONE'" in wrong.output
+    done = runner.invoke(app, ["users", "invite", "--email", "r@example.org", "--name", "Robin",
+                               "--role", "patient", "--mrn", "kc-cli-1"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "Linked to the record of Robin Hale (KC-CLI-1)." in done.output
+    (account,) = _users(configured)
+    assert (account.role, account.patient_id) == ("patient", patient_id)
 
 
 def test_audit_verify_passes_then_names_the_tampered_entry(configured: str, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import typer
 
 from ketaclinic.errors import KetaclinicError
 from ketaclinic.services.context import SYSTEM, Actor, RequestContext
+from ketaclinic.settings import get_settings
 from ketaclinic.storage.database import transaction
 
 from ._database import migrated_session_factory
@@ -25,7 +26,8 @@ _OPERATOR = Actor(user_id=None, role="administrator", display_name="ketaclinic c
 
 
 def _ctx(actor: Actor = SYSTEM) -> RequestContext:
-    return RequestContext(actor=actor, now=datetime.now(UTC))
+    # The clinic's time zone (KETACLINIC_CLINIC_TIMEZONE) decides "today" and same-day tasks.
+    return RequestContext(actor=actor, now=datetime.now(UTC), clinic_tz=get_settings().clinic_zone)
 
 
 def register(app: typer.Typer) -> None:
@@ -62,15 +64,18 @@ def register(app: typer.Typer) -> None:
 
     @sessions_app.command("today")
     def today(
-        day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (UTC).")] = None,
+        day: Annotated[
+            str | None, typer.Option("--date", help="YYYY-MM-DD (the clinic's day).")
+        ] = None,
     ) -> None:
         """The clinic day's sessions with state, open alerts and late or missed checkpoints."""
         from ketaclinic.services.session_today import today_list
 
-        when = date.fromisoformat(day) if day else datetime.now(UTC).date()
+        ctx = _ctx()
+        when = date.fromisoformat(day) if day else ctx.today
         try:
             with transaction(migrated_session_factory()) as db:
-                entries = today_list(db, _ctx(), when, UTC)
+                entries = today_list(db, ctx, when, ctx.clinic_tz)
         except KetaclinicError as error:
             fail(error)
         print_json([asdict(e) for e in entries])
@@ -88,7 +93,7 @@ def register(app: typer.Typer) -> None:
         wanted = cast("RemsStatus | None", status)
         try:
             with transaction(migrated_session_factory()) as db:
-                rows = form_summaries(db, today=datetime.now(UTC).date(), status=wanted)
+                rows = form_summaries(db, today=_ctx().today, status=wanted)
         except KetaclinicError as error:
             fail(error)
         print_json([asdict(r) for r in rows])

@@ -58,19 +58,34 @@ def register(app: typer.Typer) -> None:
         patient_id: Annotated[
             str | None, typer.Option("--patient-id", help="For a patient: their record id.")
         ] = None,
+        mrn: Annotated[
+            str | None,
+            typer.Option("--mrn", help="For a patient: their clinic number (instead of the id)."),
+        ] = None,
         base_url: Annotated[
             str, typer.Option("--base-url", help="The address people open the app at.")
         ] = "http://127.0.0.1:8000",
         valid_days: Annotated[int, typer.Option("--valid-days", min=1, max=60)] = 7,
     ) -> None:
         """Create an account and print a single-use link to set its password."""
-        from ketaclinic.services import users
+        from ketaclinic.services import accounts, users
 
         now = datetime.now(UTC)
         try:
-            if role == "patient" and not patient_id:
-                raise InvalidInput("A patient invitation needs --patient-id.", field="patient_id")
+            if role == "patient" and not (patient_id or mrn):
+                raise InvalidInput(
+                    "A patient invitation needs --mrn (or --patient-id).", field="mrn"
+                )
             with transaction(migrated_session_factory()) as db:
+                if role == "patient" and mrn:
+                    user, token, record = accounts.invite_patient_by_mrn(
+                        db, SYSTEM, mrn=mrn, email=email, display_name=name,
+                        valid_for=timedelta(days=valid_days), now=now,
+                    )  # fmt: skip
+                    typer.echo(f"Linked to the record of {record}.")
+                    typer.echo(f"Send this link to {name}; it works once, for {valid_days} days:")
+                    typer.echo(f"{base_url.rstrip('/')}/set-password/{token}")
+                    return
                 user = users.create_user(
                     db, SYSTEM, email=email, display_name=name, role=role,
                     patient_id=patient_id, now=now,
