@@ -49,6 +49,8 @@ from ketaclinic.synthetic.demo_plan import (
 from ketaclinic.synthetic.demo_plans import course_plan_id, load_screening_and_plans
 from ketaclinic.synthetic.demo_sessions import (
     finish_earlier_days,
+    giver,
+    keep_up_paperwork,
     load_day_sessions,
     load_history_sessions,
 )
@@ -184,6 +186,7 @@ CLINIC_PARTS = (
     "recent past sessions",
     "earlier days completed",
     "today's sessions",
+    "REMS forms submitted",
     "risk assessments done",
 )
 
@@ -251,8 +254,10 @@ def load_demo(
     for person in people:
         plan_id = course_plan_id(seed, person)
         if db.get(TreatmentPlanRow, plan_id) is not None:
-            advance_calendar(db, person, plan_id, until=now.date(), now=now)
+            give = giver(db, seed, person, now)
+            advance_calendar(db, person, plan_id, until=now.date(), now=now, give=give)
     report.written["today's sessions"] += load_day_sessions(db, people, seed, now)
+    report.written["REMS forms submitted"] += keep_up_paperwork(db, people, seed, now)
     report.written["risk assessments done"] += follow_up_suicide_screens(db, people, now)
     return report
 

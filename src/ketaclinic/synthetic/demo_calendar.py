@@ -6,14 +6,16 @@ Every calendar entry before ``until`` is recorded in order (``plan_calendar``): 
 (``mark_done``) when it was given, missed and moved forward (``mark_missed``) when the patient did
 not come. A booked session decides: discharged, or stopped after a dose, is given; a no-show, or
 stopped before any dose, is missed; a session still running stops the walk until it ends. An
-entry nothing was booked for counts as given (the demo records full session charts only for its
-featured sessions), except the scripted miss: every seventh patient missed their second session
-and came back the next clinic day. A drop-out's plan is stopped the day after their last visit.
+entry nothing was booked for is first given its session by ``give`` (``demo_sessions`` books and
+charts it in full); the scripted miss is a no-show: every seventh patient missed their second
+session and came back the next clinic day. A drop-out's plan is stopped the day after their last
+visit.
 Run again with a later day, it carries on from where it stopped, so loading twice adds nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -65,8 +67,19 @@ def _dosed(db: Session, session_id: str) -> bool:
     return found is not None
 
 
+# Charts the session of a calendar entry that was not booked (the entry, and whether the patient
+# missed it); the calendar is then recorded from that session.
+GiveEntry = Callable[[PlanSessionRow, bool], None]
+
+
 def advance_calendar(
-    db: Session, person: DemoPatient, plan_id: str, *, until: date, now: datetime
+    db: Session,
+    person: DemoPatient,
+    plan_id: str,
+    *,
+    until: date,
+    now: datetime,
+    give: GiveEntry | None = None,
 ) -> None:
     """Record the entries before ``until`` (see the module docstring)."""
 
@@ -80,6 +93,9 @@ def advance_calendar(
         if stop_after is not None and entry.scheduled_on > stop_after:
             break
         session = booked_session(db, entry)
+        if session is None and give is not None:
+            give(entry, entry.sequence == scripted_miss(person))
+            session = booked_session(db, entry)
         next_day = entry.scheduled_on + timedelta(days=1)
         if session is not None and session.state not in _ENDED:
             return  # still running: recorded once it ends

@@ -74,6 +74,17 @@ class BladderWorsening(_Frozen):
     oleary_sant_answers: tuple[int, ...]
 
 
+class BpRise(_Frozen):
+    peak_minutes: float = Field(gt=0)
+    back_to_baseline_minutes: float = Field(gt=0)
+    source: Source
+
+
+class ReportedEvent(_Frozen):
+    term_id: str
+    verbatim: str
+
+
 class DemoClinicData(_Frozen):
     source: Source
     given_names: dict[str, tuple[str, ...]]
@@ -109,6 +120,8 @@ class DemoClinicData(_Frozen):
     bladder_worsening: BladderWorsening
     transfer_override_reason: str
     arrivals_per_week: float = Field(gt=0)
+    bp_rise_over_session: BpRise
+    adverse_events_reported: dict[str, ReportedEvent]
 
     def role_of(self, index: int) -> Role | None:
         return next((f.role for f in self.featured if f.index == index), None)

@@ -85,6 +85,11 @@ def _courses() -> tuple[ResolvedCourse, ...]:
     return resolve_courses()
 
 
+def course_of(course_type: str) -> ResolvedCourse:
+    """A course type of the cohort model, resolved (cached)."""
+    return next(c for c in _courses() if c.id == course_type)
+
+
 def _pick(rng: np.random.Generator, options: tuple[str, ...] | list[str]) -> str:
     return str(options[int(rng.integers(len(options)))])
 

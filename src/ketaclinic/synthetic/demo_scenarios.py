@@ -128,6 +128,7 @@ def _serious_event_and_transfer(w: Walk) -> None:
         w.db, w.ctx(75), w.session_id,
         reason="Transferred to the emergency department for hypertensive urgency.",
     )  # fmt: skip
+    w.acknowledge_open_alerts(170, "Reviewed with the transfer: see the adverse event record.")
     sessions.sign(w.db, w.ctx(180, PRESCRIBER), w.session_id)
     if w.entry is not None:
         # The dose was given; the prescriber stops the course pending a review.

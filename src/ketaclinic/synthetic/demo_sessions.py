@@ -23,9 +23,10 @@ id comes from the seed, the scenario and the day, so a scenario whose session ex
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -213,10 +214,9 @@ def _walk_of(
 def finish_earlier_days(
     db: Session, people: Sequence[DemoPatient], seed: int, epoch: datetime, now: datetime
 ) -> int:
-    """Complete the visits of the days dealt before today; submit forms older than a day."""
+    """Complete the visits of the days dealt before today (discharged, or not gone ahead)."""
     today = now.date()
     by_id = {p.patient_id: p for p in people}
-    forms = {f.session_id: f for f in rems.form_summaries(db, today=today)}
     day, written = epoch.date(), 0
     while day < today:
         for scenario in DAY_SCENARIOS:
@@ -236,22 +236,8 @@ def finish_earlier_days(
                 # The visit ends (discharged, or already stopped) and the prescriber signs.
                 walk.finish(sign=True)
                 written += 1
-            form = forms.get(row.id) or _form_summary(db, row.id, today)
-            if form is not None and form.status != "submitted" and day < today - timedelta(days=1):
-                # The clinic keeps up with its paperwork: submitted the day after the session.
-                at = datetime.combine(
-                    day + timedelta(days=1), time(17, 0), tzinfo=row.scheduled_for.tzinfo
-                )
-                submit_form(db, row.id, at)
         day += timedelta(days=1)
     return written
-
-
-def _form_summary(db: Session, session_id: str, today: date) -> rems.FormSummary | None:
-    # A form generated just now (the session was discharged while finishing it).
-    return next(
-        (f for f in rems.form_summaries(db, today=today) if f.session_id == session_id), None
-    )
 
 
 def load_day_sessions(db: Session, people: Sequence[DemoPatient], seed: int, now: datetime) -> int:
@@ -277,3 +263,52 @@ def load_day_sessions(db: Session, people: Sequence[DemoPatient], seed: int, now
             used.add(person.index)
             written += 1
     return written
+
+
+def giver(
+    db: Session, seed: int, person: DemoPatient, now: datetime
+) -> Callable[[PlanSessionRow, bool], None]:
+    """For ``advance_calendar``: the session of a past calendar entry, booked and charted in full
+    (the patient came in the morning, sat in their usual chair, was discharged and signed off), or
+    a no-show for an entry the patient missed."""
+    plan_id = course_plan_id(seed, person)
+
+    def give(entry: PlanSessionRow, missed: bool) -> None:
+        rng = np.random.default_rng([seed, person.index, entry.sequence, 7])
+        start = time(8, 0)
+        t0 = datetime.combine(entry.scheduled_on, start, tzinfo=now.tzinfo) + timedelta(
+            minutes=15 * int(rng.integers(0, 21))
+        )
+        if t0 + timedelta(hours=3) > now:
+            return  # not over yet: the day's board deals it
+        session_id = demo_id(seed, "session", "plan", plan_id, entry.sequence)
+        walk = Walk(db, person, KIND_OF_ROUTE[person.course.route], t0, now=now)
+        chair = f"Chair {person.index % 6 + 1}"
+        if not _book(walk, plan_id, entry, chair, session_id):
+            return
+        if missed:
+            sessions.no_show(db, walk.ctx(60), session_id)
+        else:
+            walk.finish(sign=True)
+
+    return give
+
+
+def keep_up_paperwork(db: Session, people: Sequence[DemoPatient], seed: int, now: datetime) -> int:
+    """Submit the REMS forms of sessions before yesterday, the day after each session (the
+    clinic keeps up); yesterday's and today's stay due, and the serious event's stays overdue."""
+    ours = {p.patient_id for p in people}
+    left_overdue = demo_id(seed, "session", "esk-serious-transfer")
+    submitted = 0
+    for form in rems.form_summaries(db, today=now.date()):
+        if form.status == "submitted" or form.patient_id not in ours:
+            continue
+        row = db.get(SupervisedSessionRow, form.session_id)
+        if row is None or row.id == left_overdue:
+            continue
+        day = row.scheduled_for.astimezone(now.tzinfo).date()
+        if day >= now.date() - timedelta(days=1):
+            continue
+        submit_form(db, row.id, datetime.combine(day + timedelta(days=1), time(17, 0), now.tzinfo))
+        submitted += 1
+    return submitted

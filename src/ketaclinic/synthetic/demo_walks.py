@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,18 +32,31 @@ from ketaclinic.clinical.sessions.alerts import Measures
 from ketaclinic.clinical.sessions.checkpoints import monitoring_schedule
 from ketaclinic.clinical.sessions.predose import CheckStatus, ClinicianDecision
 from ketaclinic.clinical.sessions.record import Alert
-from ketaclinic.services import patients, plan_calendar, session_predose, sessions
+from ketaclinic.services import (
+    device_feed,
+    patients,
+    plan_calendar,
+    safety,
+    session_predose,
+    sessions,
+)
 from ketaclinic.services.context import Actor, RequestContext
+from ketaclinic.services.device_feed import VITAL_FIELDS
 from ketaclinic.services.policy import clinic_policy
 from ketaclinic.storage.tables.sessions import (
     SessionAlertRow,
     SessionReadingRow,
     SupervisedSessionRow,
 )
-from ketaclinic.synthetic.demo_data import NURSE, PRESCRIBER
-from ketaclinic.synthetic.demo_plan import DemoPatient
+from ketaclinic.synthetic.cohort_model import cohort_model, normal
+from ketaclinic.synthetic.demo_data import NURSE, PRESCRIBER, demo_data
+from ketaclinic.synthetic.demo_plan import DemoPatient, course_of
 
 ESK, IV = ProtocolKind.INTRANASAL_ESKETAMINE, ProtocolKind.IV_RACEMIC
+_ACK_NOTES = {
+    "dissociation": "Reassured; calm and oriented, expected to settle as the dose wears off.",
+    "default": "Seen at once: rechecked after rest, settling without treatment; prescriber told.",
+}
 PATH = (
     "scheduled",
     "checked-in",
@@ -74,6 +88,7 @@ class Walk:
     # The load's time: nothing is charted after it (a live session has readings up to now only).
     now: datetime | None = None
     _dose_mg: float | None = field(default=None, repr=False)
+    _events: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def protocol(self) -> Protocol:
@@ -146,8 +161,10 @@ class Walk:
         return 15, 15 + self.infusion_minutes()
 
     def chart_until(self, minutes: float) -> None:
-        """A reading at every monitoring checkpoint due by ``t0 + minutes`` (and by now), as the
-        nurse charts them; a checkpoint with a reading already near it is left alone."""
+        """Every monitoring checkpoint due by ``t0 + minutes`` (and by now): the bedside monitor
+        sends its vital signs in one batch (``services.device_feed``) and the nurse charts the
+        scales (MOAA/S, CADSS) where a checkpoint asks for them. A checkpoint with a reading
+        already near it is left alone."""
         start, end = self.dose_minutes()
         limit = self.t0 + timedelta(minutes=minutes)
         if self.now is not None:
@@ -161,12 +178,106 @@ class Walk:
             now=limit,
             with_bprs=self.with_bprs,
         )
-        for point in schedule:
-            if point.anchor != "at" or point.due_at > limit:
+        due = sorted(
+            {p.due_at for p in schedule if p.anchor == "at" and p.due_at <= limit}
+            - {p.due_at for p in schedule if p.id.startswith("scales-")}
+        )
+        batch = []
+        for moment in due:
+            minute = (moment - self.t0).total_seconds() / 60
+            if self.has_reading_at(minute):
                 continue
-            minute = (point.due_at - self.t0).total_seconds() / 60
-            if not self.has_reading_at(minute):
-                self.observe(minute, point.id, self.vitals())
+            vitals = self.vitals_at(minute).model_dump(include=set(VITAL_FIELDS))
+            reading_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.session_id}/monitor/{minute:g}")
+            batch.append({"id": str(reading_id), "taken_at": moment.isoformat()} | vitals)
+        if batch:
+            device_feed.receive_readings(
+                self.db, RequestContext(NURSE, limit), self.session_id, batch
+            )
+        charted = [str(r["id"]) for r in batch]
+        for point in schedule:
+            if point.id.startswith("scales-") and point.anchor == "at" and point.due_at <= limit:
+                minute = (point.due_at - self.t0).total_seconds() / 60
+                if not self.has_reading_at(minute):
+                    self.observe(minute, point.id, self.vitals_at(minute))
+                    charted.append(f"demo-{point.id}")
+        self._acknowledge_at_once(charted)
+
+    def _acknowledge_at_once(self, reading_ids: list[str]) -> None:
+        """The nurse at the chair sees an alert from a charted reading and deals with it."""
+        rows = self.db.scalars(
+            select(SessionAlertRow).where(
+                SessionAlertRow.session_id == self.session_id,
+                SessionAlertRow.reading_client_id.in_(reading_ids),
+                SessionAlertRow.acknowledged_at.is_(None),
+            )
+        ).all()
+        for row in rows:
+            at = RequestContext(NURSE, row.observed_at + timedelta(minutes=2))
+            note = _ACK_NOTES.get(row.rule_id, _ACK_NOTES["default"])
+            sessions.acknowledge_alert(self.db, at, self.session_id, row.id, note=note)
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """The session's own generator (its id is derived from the seed)."""
+        return np.random.default_rng(uuid.UUID(self.session_id).int)
+
+    def peak_rise_mmhg(self) -> float:
+        """This session's systolic rise at its peak, drawn from the course's cohort model."""
+        course = course_of(self.person.course.course_type)
+        return float(normal(self.rng, course.systolic_rise_mmhg, 1)[0])
+
+    def vitals_at(self, minutes: float) -> Measures:
+        """A reading ``minutes`` after t0 on the session's blood-pressure course: rising from the
+        start of the dose to the peak, back to the baseline by the time the data file gives."""
+        shape = demo_data().bp_rise_over_session
+        since_dose = minutes - self.dose_minutes()[0]
+        if since_dose <= 0:
+            share = 0.0
+        elif since_dose <= shape.peak_minutes:
+            share = since_dose / shape.peak_minutes
+        else:
+            fall = shape.back_to_baseline_minutes - shape.peak_minutes
+            share = max(0.0, 1 - (since_dose - shape.peak_minutes) / fall)
+        rise = max(0.0, self.peak_rise_mmhg()) * share
+        diastolic = rise * cohort_model().vitals.diastolic_rise_share_of_systolic
+        # A session that brings dissociation shows it on the scales while the dose acts.
+        dissociated = "dissociation" in self.drawn_events() and 0 < since_dose <= shape.peak_minutes
+        scales = {"moaas": 4, "cadss_total": 6} if dissociated else {}
+        return self.vitals(round(rise), round(diastolic), 2, **scales)
+
+    def drawn_events(self) -> dict[str, str]:
+        """Adverse-event terms this session brings (term -> severity), drawn at the cohort
+        model's per-session rates from the session's own generator."""
+        if self._events is None:
+            course = course_of(self.person.course.course_type)
+            weights = cohort_model().adverse_events.severity_weights
+            rng = np.random.default_rng([uuid.UUID(self.session_id).int, 1])
+            self._events = {}
+            for term, share in sorted(course.adverse_event_per_session.items()):
+                if rng.random() < share:
+                    p = np.array(list(weights.values()))
+                    self._events[term] = str(rng.choice(list(weights), p=p / p.sum()))
+        return self._events
+
+    def report_adverse_events(self, minutes: float) -> None:
+        """The drawn adverse events, filed by the nurse before the patient leaves."""
+        reported = demo_data().adverse_events_reported
+        start = self.t0 + timedelta(minutes=self.dose_minutes()[0])
+        for term, severity in self.drawn_events().items():
+            if term not in reported:
+                continue
+            safety.record_adverse_event_for(
+                self.db, self.ctx(minutes),
+                {
+                    "patient_id": self.person.patient_id, "session_id": self.session_id,
+                    "verbatim_term": reported[term].verbatim, "term_id": reported[term].term_id,
+                    "onset_at": start + timedelta(minutes=20),
+                    "resolved_at": start + timedelta(minutes=70), "severity": severity,
+                    "relatedness": "probable", "action_taken": "dose-not-changed",
+                    "outcome": "recovered",
+                },
+            )  # fmt: skip
 
     def vitals(self, d_sys: float = 4, d_dia: float = 2, d_hr: float = 3, **extra: Any) -> Measures:
         base = self.person.intake_vitals
@@ -262,11 +373,16 @@ def _predose(w: Walk) -> None:
     # What the pre-dose service reads from the record itself (screening, plan) is not typed.
     for name in getattr(session_predose, "FROM_THE_RECORD", {}):
         answers.pop(name, None)
-    checked = session_predose.evaluate_predose_checks(w.db, w.ctx(9), w.session_id, answers)
-    waiting = [i.id for i in checked.items if i.status is CheckStatus.NEEDS_DECISION]
-    if not waiting:
+    policy = clinic_policy(w.db, w.kind)
+    baseline = w.person.intake_vitals
+    above_gate = baseline["systolic_mmhg"] > policy.number(
+        "predose_bp_gate_systolic_mmhg"
+    ) or baseline["diastolic_mmhg"] > policy.number("predose_bp_gate_diastolic_mmhg")
+    if not above_gate:
         session_predose.pass_predose(w.db, w.ctx(10), w.session_id, answers)
         return
+    checked = session_predose.evaluate_predose_checks(w.db, w.ctx(9), w.session_id, answers)
+    waiting = [i.id for i in checked.items if i.status is CheckStatus.NEEDS_DECISION]
     # A blood pressure above the gate: the prescriber rechecks and decides to proceed.
     note = "Rechecked after rest; stable, known baseline. Proceed."
     decision = ClinicianDecision(by=PRESCRIBER.display_name, at=w.t0, note=note)
@@ -312,13 +428,6 @@ def _end_dosing(w: Walk) -> None:
         w.chart_until(times[-1])
         sessions.end_dosing(w.db, w.ctx(times[-1]), w.session_id)
     else:
-        w.chart_until(44)
-        # Dissociation mid-infusion (CADSS above the alert threshold): reassurance, acknowledged.
-        for alert in w.observe(45, "during-3", w.vitals(8, 4, 6, moaas=4, cadss_total=6)):
-            sessions.acknowledge_alert(
-                w.db, w.ctx(47), w.session_id, alert.id,
-                note="Reassured; calm and oriented, expected to settle after the infusion.",
-            )  # fmt: skip
         end = 15 + w.infusion_minutes()
         w.chart_until(end)
         sessions.end_dosing(w.db, w.ctx(end), w.session_id)
@@ -326,9 +435,11 @@ def _end_dosing(w: Walk) -> None:
 
 def _ready(w: Walk) -> None:
     # Every checkpoint after the dose (the REMS ~40-minute BP among them), then the last readings
-    # before the patient leaves.
+    # before the patient leaves; a BP alert on the way was rechecked and settled.
     w.chart_until(147)
-    w.observe(148, "before-discharge", w.vitals())
+    w.observe(148, "before-discharge", w.vitals_at(148))
+    w.acknowledge_open_alerts(149, "Rechecked after rest: settled; prescriber informed.")
+    w.report_adverse_events(149)
     sessions.mark_ready(w.db, w.ctx(150), w.session_id, escort_present=True)
 
 
