@@ -117,12 +117,6 @@ class Walk:
                 self._dose_mg = round(default * self.person.weight_kg, 1) if per_kg else default
         return self._dose_mg
 
-    def max_dose_mg(self) -> float:
-        limits = self.protocol.limits
-        if limits.max_mg_per_kg is not None:
-            return round(limits.max_mg_per_kg * self.person.weight_kg, 1)
-        return limits.max_mg_per_session or self.protocol.dose.maximum
-
     def device_times(self) -> list[float]:
         """Minutes of each nasal device from t0: the first at 15, then the protocol's spacing."""
         devices = self.protocol.devices
@@ -366,13 +360,9 @@ def _predose(w: Walk) -> None:
         "escort_confirmed": True,
         "transport_confirmed": True,
         "pregnancy_status": "not-pregnant" if w.person.identity["sex"] == "F" else "not-applicable",
-        "eligibility_valid": True,
-        "planned_dose_mg": w.dose_mg(),
-        "max_dose_mg": w.max_dose_mg(),
     }
-    # What the pre-dose service reads from the record itself (screening, plan) is not typed.
-    for name in getattr(session_predose, "FROM_THE_RECORD", {}):
-        answers.pop(name, None)
+    # Eligibility and the planned dose are not typed: the pre-dose service reads them from the
+    # screening in force and the booked plan entry.
     policy = clinic_policy(w.db, w.kind)
     baseline = w.person.intake_vitals
     above_gate = baseline["systolic_mmhg"] > policy.number(
