@@ -40,6 +40,7 @@ class _Frozen(BaseModel):
 class Comorbidity(_Frozen):
     condition: ConditionId
     share: float = Field(ge=0, le=1)
+    status: Literal["active", "in-remission", "historical"] = "active"
 
 
 class ExtraMedication(_Frozen):

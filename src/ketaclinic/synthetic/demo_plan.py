@@ -145,7 +145,7 @@ def plan_patient(
         if rng.random() < comorbidity.share and condition not in {
             d["condition"] for d in diagnoses
         }:
-            diagnoses.append({"condition": condition, "status": "active"})
+            diagnoses.append({"condition": condition, "status": comorbidity.status})
     if role in _ROLE_DIAGNOSES:
         added = _ROLE_DIAGNOSES[role]
         diagnoses = [d for d in diagnoses if d["condition"] != added["condition"]] + [added]
