@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -48,9 +47,9 @@ from ketaclinic.storage.tables.sessions import (
     SessionReadingRow,
     SupervisedSessionRow,
 )
-from ketaclinic.synthetic.cohort_model import cohort_model, normal
 from ketaclinic.synthetic.demo_data import NURSE, PRESCRIBER, demo_data
-from ketaclinic.synthetic.demo_plan import DemoPatient, course_of
+from ketaclinic.synthetic.demo_plan import DemoPatient
+from ketaclinic.synthetic.demo_vitals import SessionDraw
 
 ESK, IV = ProtocolKind.INTRANASAL_ESKETAMINE, ProtocolKind.IV_RACEMIC
 _ACK_NOTES = {
@@ -88,7 +87,7 @@ class Walk:
     # The load's time: nothing is charted after it (a live session has readings up to now only).
     now: datetime | None = None
     _dose_mg: float | None = field(default=None, repr=False)
-    _events: dict[str, str] | None = field(default=None, repr=False)
+    _draw: SessionDraw | None = field(default=None, repr=False)
 
     @property
     def protocol(self) -> Protocol:
@@ -103,18 +102,13 @@ class Walk:
         return None if row is None else row.state
 
     def dose_mg(self) -> float:
-        """The plan's dose for the booked entry, else the protocol's default."""
+        """The plan's dose for the booked entry (a session is dosed only from a plan)."""
         if self._dose_mg is None:
-            if self.entry is not None:
-                dose = plan_calendar.session_dose(
-                    self.db, self.ctx(10), self.entry.plan_id, self.entry.sequence
-                )
-                self._dose_mg = dose.dose_mg
-            else:
-                default = self.protocol.dose.default
-                assert default is not None, "demo courses use protocols with a default dose"
-                per_kg = self.protocol.dose.basis is DoseBasis.MG_PER_KG
-                self._dose_mg = round(default * self.person.weight_kg, 1) if per_kg else default
+            assert self.entry is not None, "only a session booked from a plan is dosed"
+            dose = plan_calendar.session_dose(
+                self.db, self.ctx(10), self.entry.plan_id, self.entry.sequence
+            )
+            self._dose_mg = dose.dose_mg
         return self._dose_mg
 
     def device_times(self) -> list[float]:
@@ -212,53 +206,24 @@ class Walk:
             sessions.acknowledge_alert(self.db, at, self.session_id, row.id, note=note)
 
     @property
-    def rng(self) -> np.random.Generator:
-        """The session's own generator (its id is derived from the seed)."""
-        return np.random.default_rng(uuid.UUID(self.session_id).int)
-
-    def peak_rise_mmhg(self) -> float:
-        """This session's systolic rise at its peak, drawn from the course's cohort model."""
-        course = course_of(self.person.course.course_type)
-        return float(normal(self.rng, course.systolic_rise_mmhg, 1)[0])
+    def draw(self) -> SessionDraw:
+        """The session's blood-pressure course and adverse events (``demo_vitals``)."""
+        if self._draw is None:
+            self._draw = SessionDraw(self.session_id, self.person.course.course_type)
+        return self._draw
 
     def vitals_at(self, minutes: float) -> Measures:
-        """A reading ``minutes`` after t0 on the session's blood-pressure course: rising from the
-        start of the dose to the peak, back to the baseline by the time the data file gives."""
-        shape = demo_data().bp_rise_over_session
+        """A reading ``minutes`` after t0 on the session's blood-pressure course."""
         since_dose = minutes - self.dose_minutes()[0]
-        if since_dose <= 0:
-            share = 0.0
-        elif since_dose <= shape.peak_minutes:
-            share = since_dose / shape.peak_minutes
-        else:
-            fall = shape.back_to_baseline_minutes - shape.peak_minutes
-            share = max(0.0, 1 - (since_dose - shape.peak_minutes) / fall)
-        rise = max(0.0, self.peak_rise_mmhg()) * share
-        diastolic = rise * cohort_model().vitals.diastolic_rise_share_of_systolic
-        # A session that brings dissociation shows it on the scales while the dose acts.
-        dissociated = "dissociation" in self.drawn_events() and 0 < since_dose <= shape.peak_minutes
-        scales = {"moaas": 4, "cadss_total": 6} if dissociated else {}
-        return self.vitals(round(rise), round(diastolic), 2, **scales)
-
-    def drawn_events(self) -> dict[str, str]:
-        """Adverse-event terms this session brings (term -> severity), drawn at the cohort
-        model's per-session rates from the session's own generator."""
-        if self._events is None:
-            course = course_of(self.person.course.course_type)
-            weights = cohort_model().adverse_events.severity_weights
-            rng = np.random.default_rng([uuid.UUID(self.session_id).int, 1])
-            self._events = {}
-            for term, share in sorted(course.adverse_event_per_session.items()):
-                if rng.random() < share:
-                    p = np.array(list(weights.values()))
-                    self._events[term] = str(rng.choice(list(weights), p=p / p.sum()))
-        return self._events
+        systolic, diastolic = self.draw.rise_mmhg(since_dose)
+        scales = {"moaas": 4, "cadss_total": 6} if self.draw.dissociated(since_dose) else {}
+        return self.vitals(systolic, diastolic, 2, **scales)
 
     def report_adverse_events(self, minutes: float) -> None:
         """The drawn adverse events, filed by the nurse before the patient leaves."""
         reported = demo_data().adverse_events_reported
         start = self.t0 + timedelta(minutes=self.dose_minutes()[0])
-        for term, severity in self.drawn_events().items():
+        for term, severity in self.draw.events.items():
             if term not in reported:
                 continue
             safety.record_adverse_event_for(
