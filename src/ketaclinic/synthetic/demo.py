@@ -48,6 +48,7 @@ from ketaclinic.synthetic.demo_plan import (
 )
 from ketaclinic.synthetic.demo_plans import course_plan_id, load_screening_and_plans
 from ketaclinic.synthetic.demo_sessions import (
+    PAST_SESSIONS,
     finish_earlier_days,
     giver,
     keep_up_paperwork,
@@ -183,6 +184,7 @@ DEMO_PARTS: list[tuple[str, DemoPart]] = [
     ("screenings and treatment plans", load_screening_and_plans),
 ]
 CLINIC_PARTS = (
+    PAST_SESSIONS,
     "recent past sessions",
     "earlier days completed",
     "today's sessions",
@@ -254,7 +256,7 @@ def load_demo(
     for person in people:
         plan_id = course_plan_id(seed, person)
         if db.get(TreatmentPlanRow, plan_id) is not None:
-            give = giver(db, seed, person, now)
+            give = giver(db, seed, person, now, report.written)
             advance_calendar(db, person, plan_id, until=now.date(), now=now, give=give)
     report.written["today's sessions"] += load_day_sessions(db, people, seed, now)
     report.written["REMS forms submitted"] += keep_up_paperwork(db, people, seed, now)

@@ -23,6 +23,7 @@ id comes from the seed, the scenario and the day, so a scenario whose session ex
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 
@@ -50,6 +51,7 @@ from ketaclinic.synthetic.demo_scenarios import (
 )
 from ketaclinic.synthetic.demo_walks import PATH, PlanEntry, Walk
 
+PAST_SESSIONS = "sessions before today"
 _NO_PLAN = "No signed plan entry for this visit; rebooked from the patient's plan instead."
 
 
@@ -266,11 +268,11 @@ def load_day_sessions(db: Session, people: Sequence[DemoPatient], seed: int, now
 
 
 def giver(
-    db: Session, seed: int, person: DemoPatient, now: datetime
+    db: Session, seed: int, person: DemoPatient, now: datetime, tally: Counter[str]
 ) -> Callable[[PlanSessionRow, bool], None]:
     """For ``advance_calendar``: the session of a past calendar entry, booked and charted in full
     (the patient came in the morning, sat in their usual chair, was discharged and signed off), or
-    a no-show for an entry the patient missed."""
+    a no-show for an entry the patient missed; counted in ``tally``."""
     plan_id = course_plan_id(seed, person)
 
     def give(entry: PlanSessionRow, missed: bool) -> None:
@@ -290,6 +292,7 @@ def giver(
             sessions.no_show(db, walk.ctx(60), session_id)
         else:
             walk.finish(sign=True)
+        tally[PAST_SESSIONS] += 1
 
     return give
 
