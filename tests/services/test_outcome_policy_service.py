@@ -93,3 +93,17 @@ def test_only_an_administrator_with_a_reason_and_a_cited_choice(
             )
         assert unknown.value.field == "setting_id"
         assert outcome_policy.outcome_choice_history(db) == []
+
+
+def test_progress_states_each_form_out_of_the_engines_maximum(
+    session_factory: SessionFactory, ctx: RequestContext
+) -> None:
+    # QIDS-SR16 scores the highest item of each domain: 9 domains of 0-3, so 27, not 16 x 3.
+    with transaction(session_factory) as db:
+        pid = make_patient(db, ctx)
+        measurement.record_questionnaire_response(
+            db, ctx, pid, "qids-sr16", [1] * 16, administered_at=ctx.now - timedelta(days=1)
+        )
+        data = progress.progress(db, ctx, pid, purpose="test")
+    (qids,) = [i for i in data.instruments if i.instrument_id == "qids-sr16"]
+    assert qids.max_total == 27

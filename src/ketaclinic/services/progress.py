@@ -104,10 +104,6 @@ class Progress:
     upcoming: tuple[tuple[date, str], ...]  # (day, what) from the plan calendar and schedule
 
 
-def max_total(instrument_id: str) -> float:
-    return float(sum(item.max_value for item in get_instrument(instrument_id).items))
-
-
 def first_treatment_at(db: Session, patient_id: str) -> datetime | None:
     """Day 0 of the course: the first dose given in a supervised session."""
     return db.scalar(
@@ -136,10 +132,11 @@ def _instrument(
             outcome = assess_course(instrument_id, scored, policy=policy)
         except NotFound:
             outcome = None
+    # The engine's maximum: domain-scored forms (QIDS-SR16) count one item per domain.
+    instrument = get_instrument(instrument_id)
     return InstrumentProgress(
-        instrument_id, get_instrument(instrument_id).short_name, max_total(instrument_id),
-        tuple(points), outcome,
-    )  # fmt: skip
+        instrument_id, instrument.short_name, float(instrument.max_total), tuple(points), outcome
+    )
 
 
 def _sessions(db: Session, patient_id: str) -> list[SessionLine]:
