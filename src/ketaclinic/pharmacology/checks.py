@@ -24,8 +24,8 @@ def check_regimen(spec: ModelSpec, regimen: Regimen, weight_kg: float) -> None:
                     f"Dose {index + 1}: an infusion of {rate:.3g} mg/kg/h is above the "
                     "plausibility "
                     f"limit of {limits.max_infusion_rate_mg_per_kg_per_h:g} mg/kg/h; check "
-                    "the units "
-                    "(mg, not µg) and the duration.",
+                    "the units (mg, not µg) and the duration. A push over a minute or two is "
+                    "an IV bolus (route iv with no duration), not an infusion.",
                     field=f"dose[{index}]",
                 )
         elif per_kg > limits.max_dose_mg_per_kg:
