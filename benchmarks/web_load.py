@@ -4,9 +4,10 @@
         [--sessions 16] [--workers 2] [--chart-requests 200]
 
 1. Starts a private PostgreSQL server (as the tests do), migrates it and builds, through the
-   services: a patient with two years of weekly PHQ-9 and GAD-7 scores and weekly esketamine
-   sessions with their readings (the chart), and ``--sessions`` checked-in sessions that take
-   readings from one registered bedside device (the feed).
+   services: a patient with two years of an esketamine course (successive screened and signed
+   plans, every calendar session booked from its plan and taken to discharge, PHQ-9 and GAD-7 at
+   each visit: the chart), and ``--sessions`` IV sessions booked from signed plans and under way
+   (infusion started) that take readings from one registered bedside device (the feed).
 2. Serves the app with uvicorn on 127.0.0.1 in a subprocess, ``--workers`` processes (the
    request handlers are synchronous Python, so one process uses at most one core).
 3. Device feed: ``--clients`` asyncio clients (httpx) post batches of new readings, each client
@@ -74,91 +75,153 @@ def _free_port() -> int:
 
 
 # ------------------------------------------------------------------------------------ set-up
-def build_chart_patient(factory: Any, now: datetime) -> str:
-    """Two years of weekly PHQ-9 and GAD-7 and a weekly esketamine session taken to discharge."""
+def _signed_plan(db: Any, doctor: Any, patient_id: str, protocol_id: str, start: datetime) -> Any:
+    """Screen the patient for the protocol's treatment, plan from ``start`` and sign: the plan."""
+    from ketaclinic.clinical.protocols import get_protocol
+    from ketaclinic.services import planning, screening
+    from services.screened_patients import STATED_ALL_CLEAR
+
+    protocol = get_protocol(protocol_id)
+    treatment = planning.treatment_for_protocol(protocol)
+    screening.screen_patient(db, doctor, patient_id, treatment, STATED_ALL_CLEAR)
+    # Open every day, so a run on a weekend still has today's sessions on their planned day.
+    plan = planning.create_plan(
+        db, doctor, patient_id, protocol.id, start.date(), clinic_days=range(7)
+    )
+    return planning.sign_plan(db, doctor, plan.plan_id)
+
+
+def _calendar(db: Any, plan_id: str) -> list[Any]:
+    from sqlalchemy import select
+
+    from ketaclinic.storage.tables.planning import PlanSessionRow
+
+    query = select(PlanSessionRow).where(PlanSessionRow.plan_id == plan_id)
+    return list(db.scalars(query.order_by(PlanSessionRow.sequence)))
+
+
+def _screening_facts(db: Any, ctx: Any, patient_id: str) -> None:
+    """What screening reads and wants recent: blood pressure, weight and a PHQ-9."""
+    from ketaclinic.services import measurement, patients
+
+    earlier = ctx.now - timedelta(minutes=20)
+    patients.record_vitals(
+        db,
+        ctx,
+        patient_id,
+        {"systolic_mmhg": 126, "diastolic_mmhg": 80, "weight_kg": 80.0},
+        earlier,
+    )
+    measurement.record_questionnaire_response(
+        db, ctx, patient_id, "phq9", [2, 2, 1, 2, 1, 1, 1, 0, 0], administered_at=earlier
+    )
+
+
+def build_chart_patient(factory: Any, now: datetime) -> tuple[str, int]:
+    """Two years of an esketamine course: successive signed SPRAVATO TRD plans (induction twice
+    weekly, then weekly), every calendar session booked from its plan and taken to discharge,
+    with PHQ-9, GAD-7, weight and vitals at each visit."""
     from ketaclinic.clinical.policy import ProtocolKind
     from ketaclinic.clinical.sessions.alerts import Measures
-    from ketaclinic.services import consents, measurement, sessions
+    from ketaclinic.services import consents, measurement, patients, plan_calendar, sessions
     from ketaclinic.services.context import RequestContext
     from ketaclinic.storage.database import transaction
+    from services.screened_patients import make_known_patient
     from support.clinic import NURSE, PRESCRIBER
-    from support.factories import make_patient
 
     esk = ProtocolKind.INTRANASAL_ESKETAMINE
-    start = (now - timedelta(weeks=WEEKS + 1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    start = (now - timedelta(weeks=WEEKS)).replace(hour=9, minute=0, second=0, microsecond=0)
     with transaction(factory) as db:
         ctx = RequestContext(NURSE, start - timedelta(days=7))
-        pid = make_patient(db, ctx, identity={"given_name": "Long", "family_name": "Course"})
+        pid = make_known_patient(db, ctx, names={"given_name": "Long", "family_name": "Course"})
         consents.record_consent(db, ctx, pid, "treatment")
-    for week in range(WEEKS):
-        t0 = start + timedelta(weeks=week)
-
-        def at(minutes: float, t0: datetime = t0) -> RequestContext:
-            return RequestContext(NURSE, t0 + timedelta(minutes=minutes))
-
-        # A course that improves slowly, with some week-to-week noise (seeded by the week).
-        phq9_total = max(3, 22 - week // 5 + (week * 7) % 3)
-        phq9 = [min(3, phq9_total // 8 + (1 if i < phq9_total % 8 else 0)) for i in range(8)]
-        gad7_total = max(2, 16 - week // 7 + (week * 5) % 3)
-        gad7 = [min(3, gad7_total // 7 + (1 if i < gad7_total % 7 else 0)) for i in range(7)]
+        consents.record_consent(db, ctx, pid, "rems-enrolment")
+    plan_start, visit = start, 0
+    while plan_start < now - timedelta(days=1):
         with transaction(factory) as db:
-            measurement.record_questionnaire_response(
-                db, at(-30), pid, "phq9", [*phq9, 0], administered_at=t0 - timedelta(minutes=40)
-            )
-            measurement.record_questionnaire_response(
-                db, at(-30), pid, "gad7", gad7, administered_at=t0 - timedelta(minutes=35)
-            )
-            sid = sessions.schedule_session(
-                db, at(-60), pid, esk, t0, responsible_clinician=PRESCRIBER.display_name,
-                chair=f"Chair {1 + week % 4}", room="Room A",
-            ).session_id  # fmt: skip
-            sessions.check_in(db, at(0), sid)
-            baseline = Measures(
-                systolic_mmhg=124 + week % 9, diastolic_mmhg=80, heart_rate_bpm=70 + week % 7,
-                spo2_percent=98, respiratory_rate_per_min=14, moaas=5, cadss_total=0,
-                phq9_item9=0, cssrs_risk="none",
-            )  # fmt: skip
-            sessions.record_observation(db, at(5), sid, f"base-{week}", baseline)
-            sessions.pass_predose(db, at(10), sid, {
-                "identity_confirmed": True, "last_food_at": t0 - timedelta(hours=3),
-                "last_liquid_at": t0 - timedelta(hours=1), "escort_confirmed": True,
-                "transport_confirmed": True, "pregnancy_status": "not-pregnant",
-                "eligibility_valid": True, "planned_dose_mg": 56, "max_dose_mg": 84,
-            })  # fmt: skip
-            sessions.start_dosing(
-                db, at(15), sid, product="SPRAVATO", formulation="nasal spray 28 mg device",
-                lot_number=f"LOT-{week:03d}", dose_mg=56,
-                administered_by="patient (self, observed)", supervised_by=NURSE.display_name,
-            )  # fmt: skip
-            sessions.add_dosing_event(db, at(15), sid, "device", device_mg=28)
-            sessions.add_dosing_event(db, at(20), sid, "device", device_mg=28)
-            sessions.end_dosing(db, at(20), sid)
-            for n, minute in enumerate((40, 65, 135, 150), start=1):
-                measures = Measures(
-                    systolic_mmhg=138 - n * 2, diastolic_mmhg=84, heart_rate_bpm=76,
+            doctor = RequestContext(PRESCRIBER, plan_start - timedelta(days=1))
+            _screening_facts(db, doctor, pid)
+            plan = _signed_plan(db, doctor, pid, "esketamine-trd", plan_start)
+            entries = [(e.id, e.sequence, e.scheduled_on) for e in _calendar(db, plan.plan_id)]
+        for entry_id, sequence, day in entries:
+            t0 = datetime.combine(day, plan_start.timetz())
+            if t0 > now - timedelta(hours=4):
+                break
+
+            def at(minutes: float, t0: datetime = t0) -> RequestContext:
+                return RequestContext(NURSE, t0 + timedelta(minutes=minutes))
+
+            # A course that improves slowly, with some visit-to-visit noise.
+            phq9_total = max(3, 22 - visit // 8 + (visit * 7) % 3)
+            phq9 = [min(3, phq9_total // 8 + (1 if i < phq9_total % 8 else 0)) for i in range(8)]
+            gad7_total = max(2, 16 - visit // 11 + (visit * 5) % 3)
+            gad7 = [min(3, gad7_total // 7 + (1 if i < gad7_total % 7 else 0)) for i in range(7)]
+            with transaction(factory) as db:
+                measurement.record_questionnaire_response(
+                    db, at(-30), pid, "phq9", [*phq9, 0], administered_at=t0 - timedelta(minutes=40)
+                )
+                measurement.record_questionnaire_response(
+                    db, at(-30), pid, "gad7", gad7, administered_at=t0 - timedelta(minutes=35)
+                )
+                patients.record_vitals(
+                    db, at(-30), pid, {"weight_kg": 80.0}, t0 - timedelta(minutes=45)
+                )
+                sid = sessions.schedule_session(
+                    db, at(-60), pid, esk, t0, responsible_clinician=PRESCRIBER.display_name,
+                    chair=f"Chair {1 + visit % 4}", room="Room A", plan_session_id=entry_id,
+                    protocol_id="esketamine-trd",
+                ).session_id  # fmt: skip
+                sessions.check_in(db, at(0), sid)
+                baseline = Measures(
+                    systolic_mmhg=124 + visit % 9, diastolic_mmhg=80, heart_rate_bpm=70 + visit % 7,
                     spo2_percent=98, respiratory_rate_per_min=14, moaas=5, cadss_total=0,
+                    phq9_item9=0, cssrs_risk="none",
                 )  # fmt: skip
-                sessions.record_observation(db, at(minute), sid, f"w{week}-r{n}", measures)
-            sessions.mark_ready(db, at(152), sid, escort_present=True)
-            sessions.discharge(db, at(155), sid, escort_present=True)
-    return pid
+                sessions.record_observation(db, at(5), sid, f"base-{visit}", baseline)
+                sessions.pass_predose(db, at(10), sid, {
+                    "identity_confirmed": True, "last_food_at": t0 - timedelta(hours=3),
+                    "last_liquid_at": t0 - timedelta(hours=1), "escort_confirmed": True,
+                    "transport_confirmed": True, "pregnancy_status": "not-applicable",
+                })  # fmt: skip
+                dose_mg = plan_calendar.session_dose(db, at(12), plan.plan_id, sequence).dose_mg
+                sessions.start_dosing(
+                    db, at(15), sid, product="SPRAVATO", formulation="nasal spray 28 mg device",
+                    lot_number=f"LOT-{visit:03d}", dose_mg=dose_mg,
+                    administered_by="patient (self, observed)", supervised_by=NURSE.display_name,
+                )  # fmt: skip
+                devices = round(dose_mg / 28)
+                for device in range(devices):
+                    sessions.add_dosing_event(db, at(15 + 5 * device), sid, "device", device_mg=28)
+                sessions.end_dosing(db, at(15 + 5 * (devices - 1)), sid)
+                for n, minute in enumerate((40, 65, 135, 150), start=1):
+                    measures = Measures(
+                        systolic_mmhg=138 - n * 2, diastolic_mmhg=84, heart_rate_bpm=76,
+                        spo2_percent=98, respiratory_rate_per_min=14, moaas=5, cadss_total=0,
+                    )  # fmt: skip
+                    sessions.record_observation(db, at(minute), sid, f"v{visit}-r{n}", measures)
+                sessions.mark_ready(db, at(152), sid, escort_present=True)
+                sessions.discharge(db, at(155), sid, escort_present=True)
+            visit += 1
+        plan_start = datetime.combine(entries[-1][2], plan_start.timetz()) + timedelta(days=7)
+    return pid, visit
 
 
 def build_feed(factory: Any, now: datetime, count: int) -> tuple[str, list[str], datetime]:
     """A device token and ``count`` IV sessions under way (one per patient).
 
-    Each was checked in three hours ago with a baseline reading, passed its pre-dose checks and
+    Each patient was screened and given a signed IV plan; its first session was booked from the
+    plan, checked in three hours ago with a baseline reading, passed its pre-dose checks and
     started its infusion 20 minutes later, as a monitor's session is for most of its readings.
     Returns the token, the session ids and when dosing started (readings are taken after it).
     """
     from ketaclinic.clinical.policy import ProtocolKind
     from ketaclinic.clinical.sessions.alerts import Measures
-    from ketaclinic.services import consents, device_feed, sessions
+    from ketaclinic.services import consents, device_feed, plan_calendar, sessions
     from ketaclinic.services.context import Actor, RequestContext
     from ketaclinic.services.users import create_user
     from ketaclinic.storage.database import transaction
-    from support.clinic import NURSE
-    from support.factories import make_patient
+    from services.screened_patients import make_known_patient
+    from support.clinic import NURSE, PRESCRIBER
 
     checked_in_at = now - timedelta(hours=3)
     admin = RequestContext(Actor(None, "system", "benchmark"), now)
@@ -168,19 +231,25 @@ def build_feed(factory: Any, now: datetime, count: int) -> tuple[str, list[str],
             db, admin.actor, email=PRESCRIBER_EMAIL, display_name="Dr Bench",
             role="prescriber", password=PASSWORD, now=now,
         )  # fmt: skip
-        session_ids = []
+    session_ids = []
 
-        def at(minutes: float) -> RequestContext:
-            return RequestContext(NURSE, checked_in_at + timedelta(minutes=minutes))
+    def at(minutes: float) -> RequestContext:
+        return RequestContext(NURSE, checked_in_at + timedelta(minutes=minutes))
 
-        for n in range(count):
-            early = RequestContext(NURSE, checked_in_at - timedelta(days=1))
-            pid = make_patient(db, early, identity={"family_name": f"Feed{n:03d}"})
+    for n in range(count):
+        with transaction(factory) as db:
+            early = RequestContext(NURSE, checked_in_at - timedelta(days=2))
+            pid = make_known_patient(db, early, names={"family_name": f"Feed{n:03d}"})
             consents.record_consent(db, early, pid, "treatment")
+            doctor = RequestContext(PRESCRIBER, checked_in_at - timedelta(days=1))
+            _screening_facts(db, doctor, pid)
+            plan = _signed_plan(db, doctor, pid, "iv-racemic-thrice-weekly", checked_in_at)
+            first = _calendar(db, plan.plan_id)[0]
             sid = sessions.schedule_session(
-                db, early, pid, ProtocolKind.IV_RACEMIC, checked_in_at, chair=f"Chair {n}"
-            ).session_id
-            sessions.check_in(db, RequestContext(NURSE, checked_in_at), sid)
+                db, early, pid, ProtocolKind.IV_RACEMIC, checked_in_at, chair=f"Chair {n}",
+                plan_session_id=first.id, protocol_id="iv-racemic-thrice-weekly",
+            ).session_id  # fmt: skip
+            sessions.check_in(db, at(0), sid)
             baseline = Measures(
                 systolic_mmhg=126, diastolic_mmhg=80, heart_rate_bpm=72, spo2_percent=98,
                 respiratory_rate_per_min=14, moaas=5, cadss_total=0, phq9_item9=0,
@@ -190,13 +259,13 @@ def build_feed(factory: Any, now: datetime, count: int) -> tuple[str, list[str],
             sessions.pass_predose(db, at(10), sid, {
                 "identity_confirmed": True, "last_food_at": checked_in_at - timedelta(hours=3),
                 "last_liquid_at": checked_in_at - timedelta(hours=1), "escort_confirmed": True,
-                "transport_confirmed": True, "pregnancy_status": "not-pregnant",
-                "eligibility_valid": True, "planned_dose_mg": 35, "max_dose_mg": 70,
+                "transport_confirmed": True, "pregnancy_status": "not-applicable",
             })  # fmt: skip
+            dose_mg = plan_calendar.session_dose(db, at(12), plan.plan_id, first.sequence).dose_mg
             sessions.start_dosing(
                 db, at(20), sid, product="ketamine hydrochloride",
-                formulation="solution for infusion", lot_number=f"LOT-{n:03d}", dose_mg=35,
-                concentration_mg_per_ml=1.0, initial_rate_mg_per_h=52.5,
+                formulation="solution for infusion", lot_number=f"LOT-{n:03d}", dose_mg=dose_mg,
+                concentration_mg_per_ml=1.0, initial_rate_mg_per_h=dose_mg * 60 / 40,
                 administered_by=NURSE.display_name, supervised_by="Dr Bench",
             )  # fmt: skip
             session_ids.append(sid)
@@ -416,9 +485,13 @@ def main() -> None:
         factory = make_session_factory(make_engine(url))
         now = datetime.now(UTC)
         began = time.perf_counter()
-        patient_id = build_chart_patient(factory, now)
+        patient_id, visits = build_chart_patient(factory, now)
         token, feed_sessions, dosing_from = build_feed(factory, now, args.sessions)
-        print(f"data built in {time.perf_counter() - began:.1f} s", flush=True)
+        print(
+            f"data built in {time.perf_counter() - began:.1f} s (chart patient: {visits} sessions "
+            "taken to discharge, each with PHQ-9 and GAD-7)",
+            flush=True,
+        )
         server, base = start_server(url, args.workers, postgres.root)
         window = (dosing_from + timedelta(minutes=1), now)
         # Warm-up (imports, pools in every worker), not counted.
