@@ -20,7 +20,7 @@ from ketaclinic.analytics.course_outcomes import (
 )
 from ketaclinic.analytics.dataset import Dataset
 from ketaclinic.analytics.durability import KaplanMeier, kaplan_meier_by
-from ketaclinic.analytics.instruments import PRIMARY_DEPRESSION, primary_depression_rows
+from ketaclinic.analytics.instruments import PRIMARY_DEPRESSION, mark_primary_scale
 from ketaclinic.analytics.stats import wilson_arrays
 from ketaclinic.clinical.outcomes import OutcomePolicy, OutcomeRules, outcome_defaults
 
@@ -90,11 +90,13 @@ def _strata(ds: Dataset) -> ir.Table:
 def _outcomes_by_dimension(timepoints: ir.Table, strata: ir.Table) -> pd.DataFrame:
     # One query at the finest grain (a few thousand rows even for a large network), rolled up
     # per dimension in pandas: one pass over the data on any engine instead of one per dimension.
+    # Each instrument's rows, plus those on a course's primary depression scale once more under
+    # the pooled label: both from the same aggregate.
     rows = timepoints.join(strata, "course_key")
     subgroups = [d for d in DIMENSIONS if d != "all"]
     grouped = rows.mutate(**{d: rows[d].cast("string").fill_null("unknown") for d in subgroups})
     finest = (
-        grouped.group_by(["timepoint", "instrument", *subgroups])
+        grouped.group_by(["timepoint", "instrument", "on_primary_scale", *subgroups])
         .aggregate(
             n=lambda t: t.count(),
             responders=lambda t: t.response.cast("int64").sum(),
@@ -105,6 +107,8 @@ def _outcomes_by_dimension(timepoints: ir.Table, strata: ir.Table) -> pd.DataFra
     )
     counts = ["n", "responders", "remitters", "worsened"]
     finest[counts] = finest[counts].fillna(0).astype("int64")
+    primary = finest[finest.on_primary_scale.astype(bool)].assign(instrument=PRIMARY_DEPRESSION)
+    finest = pd.concat([finest, primary], ignore_index=True).drop(columns="on_primary_scale")
     parts = []
     for dimension in DIMENSIONS:
         by = (
@@ -196,28 +200,25 @@ def _dropout(ds: Dataset) -> pd.DataFrame:
 
 def _durability(
     post: ir.Table,
-    primary: ir.Table,
     rules: dict[str, OutcomeRules],
     strata: ir.Table,
     policy: OutcomePolicy | None = None,
 ) -> dict[str, KaplanMeier]:
     """Curves for everyone, by protocol and by route on each course's primary depression scale
     (one row per course), and one curve per instrument ("instrument=phq9"), never pooled."""
-
-    def counted(table: ir.Table, by: list[str]) -> pd.DataFrame:
-        durations = durability_inputs(table, rules, policy).join(
-            strata.select("course_key", "protocol", "route"), "course_key"
-        )
-        durations = durations.mutate(
-            duration_days=durations.relapse_day.fill_null(durations.last_day)
-            - durations.first_response_day,
-            relapsed=durations.relapse_day.notnull(),
-        )
-        grouped = durations.group_by([*by, "duration_days", "relapsed"])
-        return grouped.aggregate(courses=lambda t: t.count()).to_pandas()
-
-    pooled = kaplan_meier_by(counted(primary, ["protocol", "route"]), ["all", "protocol", "route"])
-    return pooled | kaplan_meier_by(counted(post, ["instrument"]), ["instrument"])
+    durations = mark_primary_scale(durability_inputs(post, rules, policy), post).join(
+        strata.select("course_key", "protocol", "route"), "course_key"
+    )
+    durations = durations.mutate(
+        duration_days=durations.relapse_day.fill_null(durations.last_day)
+        - durations.first_response_day,
+        relapsed=durations.relapse_day.notnull(),
+    )
+    by = ["instrument", "on_primary_scale", "protocol", "route", "duration_days", "relapsed"]
+    counted = durations.group_by(by).aggregate(courses=lambda t: t.count()).to_pandas()
+    primary = counted[counted.on_primary_scale.astype(bool)]
+    pooled = kaplan_meier_by(primary, ["all", "protocol", "route"])
+    return pooled | kaplan_meier_by(counted, ["instrument"])
 
 
 def analyse_cohort(ds: Dataset, policy: OutcomePolicy | None = None) -> CohortResults:
@@ -231,19 +232,12 @@ def analyse_cohort(ds: Dataset, policy: OutcomePolicy | None = None) -> CohortRe
     policy_rise = policy.worsening_min_rise_points if policy else None
     min_rise = outcome_defaults().worsening_min_rise_points if policy_rise is None else policy_rise
     post = assessments(ds.scores, rules, policy).cache()
-    primary = primary_depression_rows(post)
-    # Per instrument (a course counts once per scale it was scored on), then once per course on
+    # Per instrument (a course counts once per scale it was scored on), and once per course on
     # its primary depression scale, under its own instrument label.
-    timepoints = ibis.union(
-        timepoint_outcomes(post, ds.courses, min_rise),
-        timepoint_outcomes(primary, ds.courses, min_rise).mutate(
-            instrument=ibis.literal(PRIMARY_DEPRESSION)
-        ),
-        distinct=False,
-    )
+    timepoints = mark_primary_scale(timepoint_outcomes(post, ds.courses, min_rise), post)
     strata = _strata(ds)
     outcomes = _outcomes_by_dimension(timepoints, strata)
-    durability = _durability(post, primary, rules, strata, policy)
+    durability = _durability(post, rules, strata, policy)
     notes = []
     skipped = sorted(set(instruments) - set(rules))
     if skipped:

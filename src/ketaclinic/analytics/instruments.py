@@ -41,15 +41,31 @@ def depression_instruments() -> tuple[str, ...]:
     return primary_depression_rule().order
 
 
-def primary_depression_rows(post: ir.Table) -> ir.Table:
-    """The rows of ``post`` (post-baseline assessments, see ``course_outcomes.assessments``) on
-    each course's primary depression scale; the ``instrument`` column keeps the real scale."""
+def mark_primary_scale(table: ir.Table, post: ir.Table) -> ir.Table:
+    """``table`` (keyed by course and instrument) with ``on_primary_scale``: whether the row's
+    instrument is its course's primary depression scale, chosen from the assessments ``post``
+    (see ``course_outcomes.assessments``). Marking rows, rather than computing pooled figures on
+    a second copy of the data, keeps a cohort report to one pass per question."""
     order = depression_instruments()
     eligible = post.filter(post.instrument.isin(list(order)))
     ranked = eligible.mutate(
         scale_rank=ibis.cases(*[(eligible.instrument == name, i) for i, name in enumerate(order)])
     )
     best = ranked.group_by("course_key").aggregate(best_rank=ranked.scale_rank.min())
-    joined = ranked.join(best, "course_key")
-    chosen = joined.filter(joined.scale_rank == joined.best_rank)
-    return chosen.drop("scale_rank", "best_rank")
+    primary = best.mutate(
+        primary_instrument=ibis.cases(
+            *[(best.best_rank == i, name) for i, name in enumerate(order)]
+        ),
+        on_primary_scale=ibis.literal(True),
+    ).select("course_key", "primary_instrument", "on_primary_scale")
+    joined = table.left_join(
+        primary,
+        [
+            table.course_key == primary.course_key,
+            table.instrument == primary.primary_instrument,
+        ],
+    )
+    return joined.select(
+        *[joined[c] for c in table.columns],
+        on_primary_scale=joined.on_primary_scale.fill_null(False),
+    )
