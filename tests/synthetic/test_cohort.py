@@ -15,7 +15,7 @@ from ketaclinic.clinical.policy import ProtocolKind, default_policy
 from ketaclinic.clinical.protocols import get_protocol
 from ketaclinic.errors import InvalidInput
 from ketaclinic.synthetic.cohort import TABLES, stream_cohort
-from ketaclinic.synthetic.cohort_model import resolve_courses
+from ketaclinic.synthetic.cohort_model import Normal, blood_pressures, resolve_courses
 from ketaclinic.synthetic.trajectories import cutoffs_for
 
 # docs/research-dataset.md, column by column.
@@ -196,3 +196,13 @@ def test_bad_sizes_are_refused(tmp_path: Path) -> None:
         stream_cohort(tmp_path, patients=0, show_progress=False)
     with pytest.raises(InvalidInput, match="sites"):
         stream_cohort(tmp_path, patients=10, sites=0, show_progress=False)
+
+
+def test_drawn_blood_pressures_keep_the_systolic_above_the_diastolic() -> None:
+    # Wide, overlapping distributions so that independent draws often cross: every kept pair
+    # must still be a possible blood pressure, and the marginals must not collapse.
+    systolic, diastolic = Normal(mean=100, sd=20), Normal(mean=90, sd=20)
+    sys_mmhg, dia_mmhg = blood_pressures(np.random.default_rng(7), systolic, diastolic, 20_000)
+    assert (np.round(sys_mmhg) > np.round(dia_mmhg)).all()
+    assert sys_mmhg.std() > 10
+    assert dia_mmhg.std() > 10

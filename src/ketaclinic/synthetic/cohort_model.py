@@ -178,3 +178,17 @@ def normal(rng: np.random.Generator, spec: Normal, size: int | tuple[int, ...]) 
     if spec.min is not None or spec.max is not None:
         values = np.clip(values, spec.min, spec.max)
     return values
+
+
+def blood_pressures(
+    rng: np.random.Generator, systolic: Normal, diastolic: Normal, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Systolic and diastolic pairs drawn from their two distributions, keeping only pairs with
+    the systolic above the diastolic (drawn independently, about 1 in 350 pairs is not)."""
+    sys_mmhg = normal(rng, systolic, size)
+    dia_mmhg = normal(rng, diastolic, size)
+    while (bad := np.round(dia_mmhg) >= np.round(sys_mmhg)).any():
+        count = int(bad.sum())
+        sys_mmhg[bad] = normal(rng, systolic, count)
+        dia_mmhg[bad] = normal(rng, diastolic, count)
+    return sys_mmhg, dia_mmhg

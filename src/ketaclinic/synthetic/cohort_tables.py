@@ -11,7 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from ketaclinic.synthetic.cohort_model import CohortModel, ResolvedCourse, normal
+from ketaclinic.synthetic.cohort_model import (
+    CohortModel,
+    ResolvedCourse,
+    blood_pressures,
+    normal,
+)
 from ketaclinic.synthetic.trajectories import OutcomeCutoffs, sample_trajectories
 
 # Weekly follow-up scores after induction, through week 8, as measurement-based care asks for
@@ -92,8 +97,7 @@ def course_block_tables(
     rise[:, minutes > 0] = peak_rise[:, None] * rng.random((n_sessions, int((minutes > 0).sum())))
     if n_readings > 1:
         rise[:, 1] = peak_rise
-    base_sys = normal(rng, vit.systolic_mmhg, n_sessions)
-    base_dia = normal(rng, vit.diastolic_mmhg, n_sessions)
+    base_sys, base_dia = blood_pressures(rng, vit.systolic_mmhg, vit.diastolic_mmhg, n_sessions)
     systolic = np.round(base_sys[:, None] + rise)
     diastolic = np.round(base_dia[:, None] + rise * vit.diastolic_rise_share_of_systolic)
     max_rise = (systolic - systolic[:, :1]).max(axis=1)

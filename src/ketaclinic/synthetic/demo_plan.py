@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 
 from ketaclinic.clinical.medications import load_catalogue, lookup_drug
-from ketaclinic.synthetic.cohort_model import ResolvedCourse, cohort_model, normal, resolve_courses
+from ketaclinic.synthetic.cohort_model import (
+    ResolvedCourse,
+    blood_pressures,
+    cohort_model,
+    normal,
+    resolve_courses,
+)
 from ketaclinic.synthetic.demo_data import DemoClinicData, Role, demo_data
 from ketaclinic.synthetic.demo_data import demo_id as demo_id  # re-exported for callers
 from ketaclinic.synthetic.demo_scores import PlannedScore, clinic_time, plan_scores
@@ -169,9 +175,10 @@ def plan_patient(
     height = float(rng.normal(height_model.mean, height_model.sd))
     weight = float(np.round(normal(rng, population.weight_kg, 1)[0], 1))
     vitals = model.vitals
+    systolic, diastolic = blood_pressures(rng, vitals.systolic_mmhg, vitals.diastolic_mmhg, 1)
     intake_vitals = {
-        "systolic_mmhg": round(float(normal(rng, vitals.systolic_mmhg, 1)[0])),
-        "diastolic_mmhg": round(float(normal(rng, vitals.diastolic_mmhg, 1)[0])),
+        "systolic_mmhg": round(float(systolic[0])),
+        "diastolic_mmhg": round(float(diastolic[0])),
         "heart_rate_bpm": round(float(normal(rng, vitals.heart_rate_bpm, 1)[0])),
         "spo2_percent": float(min(100, round(float(normal(rng, vitals.spo2_percent, 1)[0])))),
         "respiratory_rate_per_min": round(
