@@ -8,14 +8,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from session_services import ESK, IV, T0, at, discharged, new_patient
+from session_services import ESK, IV, T0, at, discharged, new_patient, signed_plan_for
 from sqlalchemy.orm import Session
 
 from ketaclinic.clinical.policy import default_policy
 from ketaclinic.errors import PermissionDenied
-from ketaclinic.services import consents, rems, safety, safety_tasks
+from ketaclinic.services import bladder_schedule, consents, planning, rems, safety, safety_tasks
 from ketaclinic.services.audit import AuditFilter, search_events
-from support.clinic import PRESCRIBER
+from ketaclinic.services.bladder_schedule import ScreenDue
+from ketaclinic.services.context import RequestContext
+from ketaclinic.services.plan_records import session_rows
+from support.clinic import PRESCRIBER, context
 
 SETTING = {
     "monitoring_hcp_phone": "+1 555-0100",
@@ -153,3 +156,36 @@ def test_a_task_is_closed_only_by_its_role_and_today_lists_what_is_due(db: Sessi
     actions = [e.action for e in search_events(db, AuditFilter(patient_id=first))]
     assert actions[:2] == ["safety.flag.resolve", "safety.task.complete"]
     assert "safety.tasks_due.read" in [e.action for e in search_events(db, AuditFilter())]
+
+
+def test_bladder_screens_fall_due_from_the_plans_maintenance_phase(db: Session) -> None:
+    pid = new_patient(db)
+    signed_plan_for(db, pid, IV)  # screens the patient; its plan has no maintenance
+    doctor = context(PRESCRIBER, T0 - timedelta(days=1))
+    draft = planning.create_plan(
+        db, doctor, pid, "iv-racemic-thrice-weekly", T0.date(), maintenance_option="weekly-x4"
+    )
+    plan_id = planning.sign_plan(db, doctor, draft.plan_id).plan_id
+    first_maintenance = min(
+        s.scheduled_on for s in session_rows(db, plan_id) if s.phase_kind == "maintenance"
+    )
+    interval = default_policy(IV).number("bladder_screen_interval_days")
+
+    def listed(ctx: RequestContext) -> list[ScreenDue]:
+        return [s for s in safety_tasks.tasks_due(db, ctx).bladder_screens if s.patient_id == pid]
+
+    assert bladder_schedule.bladder_screen_due(db, at(0), pid) is None  # induction
+    assert listed(at(0)) == []
+    # Two days into maintenance with no screen yet: due since its first day, and on Today.
+    later = T0.replace(hour=12) + timedelta(days=(first_maintenance - T0.date()).days + 2)
+    ctx = context(PRESCRIBER, later)
+    due = bladder_schedule.bladder_screen_due(db, ctx, pid)
+    assert due is not None
+    assert due.date() == first_maintenance
+    (shown,) = listed(ctx)
+    assert shown.overdue
+    assert safety_tasks.safety_record(db, ctx, pid).bladder_screen_due == due
+    # Screened now: the next one is an interval later, and Today no longer lists the patient.
+    safety.record_bladder_screen(db, ctx, pid, [])
+    assert bladder_schedule.bladder_screen_due(db, ctx, pid) == later + timedelta(days=interval)
+    assert listed(ctx) == []

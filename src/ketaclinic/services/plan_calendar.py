@@ -38,13 +38,13 @@ from ketaclinic.services.plan_records import (
 from ketaclinic.storage.database import atomic
 from ketaclinic.storage.tables.planning import PlanSessionRow, TreatmentPlanRow
 
-_RUNNING = ("signed", "active")
+RUNNING_STATUSES = ("signed", "active")
 
 
 def running_plan(db: Session, plan_id: str) -> TreatmentPlanRow:
     """The plan, if signed or active; sessions are given (and booked) only on such a plan."""
     row = plan_row(db, plan_id)
-    if row.status not in _RUNNING:
+    if row.status not in RUNNING_STATUSES:
         raise RuleViolation(
             f"This plan is {row.status}: sessions are recorded only on a signed or active plan"
             + (" (a prescriber must sign it first)." if row.status == "draft" else "."),

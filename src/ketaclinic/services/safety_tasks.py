@@ -19,6 +19,7 @@ from ketaclinic.clinical.safety.adverse_events import AdverseEvent
 from ketaclinic.clinical.safety.tasks import end_of_day
 from ketaclinic.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from ketaclinic.services.audit import record_event
+from ketaclinic.services.bladder_schedule import ScreenDue, bladder_screen_due, bladder_screens_due
 from ketaclinic.services.context import RequestContext
 from ketaclinic.services.patients import get_patient_row
 from ketaclinic.services.safety import adverse_events, open_flags, open_tasks
@@ -56,6 +57,7 @@ class TasksDue:
     until: datetime
     due: list[TaskDue]
     later: int
+    bladder_screens: list[ScreenDue]  # maintenance patients due a bladder screen by ``until``
 
 
 def tasks_due(db: Session, ctx: RequestContext) -> TasksDue:
@@ -80,11 +82,15 @@ def tasks_due(db: Session, ctx: RequestContext) -> TasksDue:
         )
         for task, patient in found
     ]  # fmt: skip
+    screens = bladder_screens_due(db, ctx, until)
     record_event(
         db, ctx.actor, "safety.tasks_due.read", "safety_task", None,
-        detail={"until": until.isoformat(), "due": len(due)}, now=ctx.now,
+        detail={"until": until.isoformat(), "due": len(due), "bladder_screens": len(screens)},
+        now=ctx.now,
     )  # fmt: skip
-    return TasksDue(until=until, due=due, later=int(open_count or 0) - len(due))
+    return TasksDue(
+        until=until, due=due, later=int(open_count or 0) - len(due), bladder_screens=screens
+    )
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,7 @@ class SafetyRecord:
     bladder_screens: list[BladderScreenRow]
     misuse_signals: list[MisuseSignalRow]
     sessions: list[SupervisedSessionRow]
+    bladder_screen_due: datetime | None  # None outside maintenance
 
 
 def safety_record(
@@ -133,6 +140,7 @@ def safety_record(
                 .limit(latest)
             )
         ),
+        bladder_screen_due=bladder_screen_due(db, ctx, patient_id),
     )
     record_event(
         db, ctx.actor, "safety.read", "patient", patient_id, patient_id=patient_id,

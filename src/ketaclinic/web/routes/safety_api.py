@@ -63,7 +63,8 @@ def _outcome(outcome: SafetyOutcome) -> dict[str, Any]:
 
 @router.get("/patients/{patient_id}/safety", dependencies=[RecordRead])
 def safety_record(patient_id: str, db: DbSession, ctx: CurrentContext) -> dict[str, Any]:
-    """Open tasks and flags, adverse events, the latest bladder screens and misuse signals."""
+    """Open tasks and flags, adverse events, the latest bladder screens and misuse signals, and
+    when the next bladder screen is due (null outside maintenance)."""
     ensure_patient_access(ctx.actor, patient_id)
     record = safety_tasks.safety_record(db, ctx, patient_id)
     payload: dict[str, Any] = _jsonable(
@@ -71,6 +72,7 @@ def safety_record(patient_id: str, db: DbSession, ctx: CurrentContext) -> dict[s
             "tasks": record.tasks, "flags": record.flags,
             "adverse_events": record.adverse_events,
             "bladder_screens": record.bladder_screens, "misuse_signals": record.misuse_signals,
+            "bladder_screen_due": record.bladder_screen_due,
         }
     )  # fmt: skip
     return payload
@@ -78,7 +80,8 @@ def safety_record(patient_id: str, db: DbSession, ctx: CurrentContext) -> dict[s
 
 @router.get("/tasks/due", dependencies=[RecordRead])
 def tasks_due(db: DbSession, ctx: CurrentContext) -> dict[str, Any]:
-    """Open tasks due by the end of the clinic's day across patients, and how many are later."""
+    """Open tasks due by the end of the clinic's day across patients, how many are later, and
+    the maintenance patients due a bladder screen by then."""
     payload: dict[str, Any] = _jsonable(safety_tasks.tasks_due(db, ctx))
     return payload
 

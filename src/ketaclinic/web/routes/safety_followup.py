@@ -114,6 +114,7 @@ def safety_page(
             "values": values or {"onset_at": now_text}, "errors": errors or {},
             "saved": SAVED.get(request.query_params.get("saved", "")),
             "choices": form_choices(), "role": ctx.actor.role, "may_act": safety_tasks.may_act,
+            "now": ctx.now,
         },
         status_code=status_code,
     )  # fmt: skip
