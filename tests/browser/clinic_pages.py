@@ -59,7 +59,16 @@ def _consent(page: Page, kind_label: str) -> None:
     expect(page.get_by_role("status")).to_contain_text("Consent recorded.")
 
 
-def _history(page: Page) -> None:
+def take_history(
+    page: Page,
+    *,
+    stated_at_screening: tuple[str, ...] = (),
+    weight_kg: str = "80",
+    height_cm: str = "178",
+) -> None:
+    """On the intake page: MDD and TRD, everything else asked and found absent (except the
+    conditions ``stated_at_screening``), two failed antidepressant trials, weight, height and a
+    blood pressure."""
     for condition in ("mdd", "trd"):
         diagnoses = page.get_by_role("region", name="Diagnoses")
         diagnoses.get_by_label("Condition").select_option(condition)
@@ -68,7 +77,8 @@ def _history(page: Page) -> None:
     for box in (
         page.get_by_role("group", name="Asked and not present").get_by_role("checkbox").all()
     ):
-        box.check()
+        if box.get_attribute("value") not in stated_at_screening:
+            box.check()
     page.get_by_role("button", name="Record as not present").click()
     expect(page.get_by_role("status")).to_contain_text("Recorded as asked and not present.")
     for drug, dose, weeks in (("sertraline", "150", "10"), ("venlafaxine", "225", "8")):
@@ -80,8 +90,8 @@ def _history(page: Page) -> None:
         trials.get_by_role("button", name="Add trial").click()
         expect(page.get_by_role("status")).to_contain_text("Antidepressant trial added.")
     vitals = page.get_by_role("region", name="Weight, height and vital signs")
-    vitals.get_by_label("Weight (kg)").fill("80")
-    vitals.get_by_label("Height (cm)").fill("178")
+    vitals.get_by_label("Weight (kg)").fill(weight_kg)
+    vitals.get_by_label("Height (cm)").fill(height_cm)
     vitals.get_by_label("Systolic blood pressure (mmHg)").fill("124")
     vitals.get_by_label("Diastolic blood pressure (mmHg)").fill("78")
     vitals.get_by_role("button", name="Record measurements").click()
@@ -148,7 +158,7 @@ def prepare_patient(
     _consent(page, "Treatment consent")
     if treatment == ESKETAMINE:
         _consent(page, "SPRAVATO REMS patient enrolment (esketamine)")
-    _history(page)
+    take_history(page)
     _screen(page, treatment[0])
     plan_id = _plan_and_sign(page, clinic, treatment[1])
     session_id = _book_first_session(page, clinic, chair)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from browser_support import LiveClinic, screenshot, sign_in
+from clinic_pages import take_history
 from playwright.sync_api import Browser, Page, expect
 
 REASON = "Pregnancy discussed with obstetrics; severe TRD, patient consents after counselling."
@@ -30,34 +31,10 @@ def _register_and_take_history(page: Page) -> str:
     patient_id = re.search(r"/patients/([0-9a-f-]+)/intake", page.url)
     assert patient_id is not None
 
-    diagnoses = page.get_by_role("region", name="Diagnoses")
-    for condition in ("mdd", "trd"):
-        diagnoses = page.get_by_role("region", name="Diagnoses")
-        diagnoses.get_by_label("Condition").select_option(condition)
-        diagnoses.get_by_role("button", name="Add diagnosis").click()
-        expect(page.get_by_role("status")).to_contain_text("Diagnosis added.")
-    asked = page.get_by_role("group", name="Asked and not present")
     # Everything asked and absent except pregnancy, which the screener states below.
-    for box in asked.get_by_role("checkbox").all():
-        if box.get_attribute("value") not in ("pregnancy", "breastfeeding"):
-            box.check()
-    page.get_by_role("button", name="Record as not present").click()
-    expect(page.get_by_role("status")).to_contain_text("Recorded as asked and not present.")
-    for drug, dose, weeks in (("sertraline", "150", "10"), ("venlafaxine", "225", "8")):
-        trials = page.get_by_role("region", name="Antidepressant trials")
-        trials.get_by_label("Antidepressant").fill(drug)
-        trials.get_by_label("Dose (mg per day)").fill(dose)
-        trials.get_by_label("Duration (weeks)").fill(weeks)
-        trials.get_by_label("Outcome").select_option("no-response")
-        trials.get_by_role("button", name="Add trial").click()
-        expect(page.get_by_role("status")).to_contain_text("Antidepressant trial added.")
-    vitals = page.get_by_role("region", name="Weight, height and vital signs")
-    vitals.get_by_label("Weight (kg)").fill("64")
-    vitals.get_by_label("Height (cm)").fill("168")
-    vitals.get_by_label("Systolic blood pressure (mmHg)").fill("124")
-    vitals.get_by_label("Diastolic blood pressure (mmHg)").fill("78")
-    vitals.get_by_role("button", name="Record measurements").click()
-    expect(page.get_by_role("status")).to_contain_text("Measurements recorded.")
+    take_history(
+        page, stated_at_screening=("pregnancy", "breastfeeding"), weight_kg="64", height_cm="168"
+    )
     screenshot(page, "intake")
     return patient_id.group(1)
 
