@@ -117,6 +117,29 @@ def _screening_facts(db: Any, ctx: Any, patient_id: str) -> None:
     )
 
 
+def _checked_in_and_cleared(
+    db: Any, at: Any, session_id: str, reading_id: str, systolic_mmhg: int, heart_rate_bpm: int
+) -> None:
+    """Check-in, a baseline reading at 5 minutes and the pre-dose checks passed at 10 (the
+    eligibility and the planned dose come from the record)."""
+    from ketaclinic.clinical.sessions.alerts import Measures
+    from ketaclinic.services import sessions
+
+    sessions.check_in(db, at(0), session_id)
+    baseline = Measures(
+        systolic_mmhg=systolic_mmhg, diastolic_mmhg=80, heart_rate_bpm=heart_rate_bpm,
+        spo2_percent=98, respiratory_rate_per_min=14, moaas=5, cadss_total=0, phq9_item9=0,
+        cssrs_risk="none",
+    )  # fmt: skip
+    sessions.record_observation(db, at(5), session_id, reading_id, baseline)
+    checked_in_at = at(0).now
+    sessions.pass_predose(db, at(10), session_id, {
+        "identity_confirmed": True, "last_food_at": checked_in_at - timedelta(hours=3),
+        "last_liquid_at": checked_in_at - timedelta(hours=1), "escort_confirmed": True,
+        "transport_confirmed": True, "pregnancy_status": "not-applicable",
+    })  # fmt: skip
+
+
 def build_chart_patient(factory: Any, now: datetime) -> tuple[str, int]:
     """Two years of an esketamine course: successive signed SPRAVATO TRD plans (induction twice
     weekly, then weekly), every calendar session booked from its plan and taken to discharge,
@@ -171,18 +194,9 @@ def build_chart_patient(factory: Any, now: datetime) -> tuple[str, int]:
                     chair=f"Chair {1 + visit % 4}", room="Room A", plan_session_id=entry_id,
                     protocol_id="esketamine-trd",
                 ).session_id  # fmt: skip
-                sessions.check_in(db, at(0), sid)
-                baseline = Measures(
-                    systolic_mmhg=124 + visit % 9, diastolic_mmhg=80, heart_rate_bpm=70 + visit % 7,
-                    spo2_percent=98, respiratory_rate_per_min=14, moaas=5, cadss_total=0,
-                    phq9_item9=0, cssrs_risk="none",
-                )  # fmt: skip
-                sessions.record_observation(db, at(5), sid, f"base-{visit}", baseline)
-                sessions.pass_predose(db, at(10), sid, {
-                    "identity_confirmed": True, "last_food_at": t0 - timedelta(hours=3),
-                    "last_liquid_at": t0 - timedelta(hours=1), "escort_confirmed": True,
-                    "transport_confirmed": True, "pregnancy_status": "not-applicable",
-                })  # fmt: skip
+                _checked_in_and_cleared(
+                    db, at, sid, f"base-{visit}", 124 + visit % 9, 70 + visit % 7
+                )
                 dose_mg = plan_calendar.session_dose(db, at(12), plan.plan_id, sequence).dose_mg
                 sessions.start_dosing(
                     db, at(15), sid, product="SPRAVATO", formulation="nasal spray 28 mg device",
@@ -215,7 +229,6 @@ def build_feed(factory: Any, now: datetime, count: int) -> tuple[str, list[str],
     Returns the token, the session ids and when dosing started (readings are taken after it).
     """
     from ketaclinic.clinical.policy import ProtocolKind
-    from ketaclinic.clinical.sessions.alerts import Measures
     from ketaclinic.services import consents, device_feed, plan_calendar, sessions
     from ketaclinic.services.context import Actor, RequestContext
     from ketaclinic.services.users import create_user
@@ -249,18 +262,7 @@ def build_feed(factory: Any, now: datetime, count: int) -> tuple[str, list[str],
                 db, early, pid, ProtocolKind.IV_RACEMIC, checked_in_at, chair=f"Chair {n}",
                 plan_session_id=first.id, protocol_id="iv-racemic-thrice-weekly",
             ).session_id  # fmt: skip
-            sessions.check_in(db, at(0), sid)
-            baseline = Measures(
-                systolic_mmhg=126, diastolic_mmhg=80, heart_rate_bpm=72, spo2_percent=98,
-                respiratory_rate_per_min=14, moaas=5, cadss_total=0, phq9_item9=0,
-                cssrs_risk="none",
-            )  # fmt: skip
-            sessions.record_observation(db, at(5), sid, f"base-{n}", baseline)
-            sessions.pass_predose(db, at(10), sid, {
-                "identity_confirmed": True, "last_food_at": checked_in_at - timedelta(hours=3),
-                "last_liquid_at": checked_in_at - timedelta(hours=1), "escort_confirmed": True,
-                "transport_confirmed": True, "pregnancy_status": "not-applicable",
-            })  # fmt: skip
+            _checked_in_and_cleared(db, at, sid, f"base-{n}", 126, 72)
             dose_mg = plan_calendar.session_dose(db, at(12), plan.plan_id, first.sequence).dose_mg
             sessions.start_dosing(
                 db, at(20), sid, product="ketamine hydrochloride",
